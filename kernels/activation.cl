@@ -1,0 +1,118 @@
+/* Activation functions, forward and backward, and PReLU with its slope gradient.
+ *
+ * Element-wise kernels take each tensor as (buffer, element offset) and do four elements per
+ * work-item with vload4/vstore4, which need only float alignment, so any offset works; the
+ * n % 4 tail elements get one work-item each after the vector items. Results are compared bit
+ * for bit across devices, so multiply-adds must not be fused. */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* Each formula is written once for a type T (float or float4). Comparisons are written so
+ * that NaN takes the branch that keeps it: NaN <= 0 is false. */
+#define RELU_F(T, x, a) ((x) <= (T)0.0f ? (T)0.0f : (x))
+#define LEAKY_F(T, x, a) ((x) > (T)0.0f ? (x) : (T)(a) * (x))
+#define ELU_F(T, x, a) ((x) > (T)0.0f ? (x) : (T)(a) * expm1(x))
+#define CLIPPED_F(T, x, a) ((x) <= (T)0.0f ? (T)0.0f : ((x) >= (T)(a) ? (T)(a) : (x)))
+
+/* Gradients: s is x (or, where noted, y, which gives the same answer), g is dy. */
+#define RELU_G(T, s, g, a) ((s) <= (T)0.0f ? (T)0.0f : (g))
+#define LEAKY_G(T, s, g, a) ((s) > (T)0.0f ? (g) : (T)(a) * (g))
+#define ELU_GX(T, s, g, a) ((s) <= (T)0.0f ? (g) * (T)(a) * exp(s) : (g))
+#define ELU_GY(T, s, g, a) ((s) > (T)0.0f ? (g) : (g) * ((s) + (T)(a)))
+#define CLIPPED_G(T, s, g, a) (((s) <= (T)0.0f || (s) >= (T)(a)) ? (T)0.0f : (g))
+
+#define FORWARD_KERNEL(name, F)                                                                \
+    kernel void name(global const float *x, ulong xo, global float *y, ulong yo, ulong n,       \
+                     float a) {                                                                \
+        size_t i = get_global_id(0), n4 = n / 4;                                                \
+        x += xo;                                                                               \
+        y += yo;                                                                               \
+        if (i < n4) {                                                                          \
+            float4 v = vload4(i, x);                                                           \
+            vstore4(F(float4, v, a), i, y);                                                    \
+        } else {                                                                               \
+            size_t j = 4 * n4 + (i - n4);                                                      \
+            if (j < n)                                                                         \
+                y[j] = F(float, x[j], a);                                                      \
+        }                                                                                      \
+    }
+
+#define BACKWARD_KERNEL(name, G)                                                               \
+    kernel void name(global const float *s, ulong so, global const float *dy, ulong dyo,        \
+                     global float *dx, ulong dxo, ulong n, float a) {                          \
+        size_t i = get_global_id(0), n4 = n / 4;                                                \
+        s += so;                                                                               \
+        dy += dyo;                                                                             \
+        dx += dxo;                                                                             \
+        if (i < n4) {                                                                          \
+            float4 v = vload4(i, s), g = vload4(i, dy);                                        \
+            vstore4(G(float4, v, g, a), i, dx);                                                \
+        } else {                                                                               \
+            size_t j = 4 * n4 + (i - n4);                                                      \
+            if (j < n)                                                                         \
+                dx[j] = G(float, s[j], dy[j], a);                                              \
+        }                                                                                      \
+    }
+
+FORWARD_KERNEL(relu_forward, RELU_F)
+FORWARD_KERNEL(leaky_relu_forward, LEAKY_F)
+FORWARD_KERNEL(elu_forward, ELU_F)
+FORWARD_KERNEL(clipped_relu_forward, CLIPPED_F)
+
+BACKWARD_KERNEL(relu_backward, RELU_G)
+BACKWARD_KERNEL(leaky_relu_backward, LEAKY_G)
+BACKWARD_KERNEL(elu_backward_x, ELU_GX)
+BACKWARD_KERNEL(elu_backward_y, ELU_GY)
+BACKWARD_KERNEL(clipped_relu_backward, CLIPPED_G)
+
+/* PReLU. Element i belongs to channel (i / inner) % channels; a shared slope is channels 1. */
+kernel void prelu_forward(global const float *x, ulong xo, global const float *w, ulong wo,
+                          global float *y, ulong yo, ulong n, ulong inner, ulong channels) {
+    size_t i = get_global_id(0);
+    if (i < n) {
+        float v = x[xo + i];
+        y[yo + i] = v > 0.0f ? v : w[wo + (i / inner) % channels] * v;
+    }
+}
+
+#define PRELU_GROUP 64
+
+/* Input gradient and per-group partial slope gradients in one pass. Work-group (g, c) walks
+ * channel c's elements with a stride of the whole row of groups, so the order of every sum
+ * depends only on the shape, never on the device or the run. The host picks the number of
+ * groups so each work-item's own run stays short, which keeps the float sums accurate. */
+kernel __attribute__((reqd_work_group_size(PRELU_GROUP, 1, 1))) void
+prelu_backward(global const float *x, ulong xo, global const float *w, ulong wo,
+               global const float *dy, ulong dyo, global float *dx, ulong dxo,
+               global float *partial, ulong per_channel, ulong inner, ulong channels) {
+    local float sums[PRELU_GROUP];
+    size_t lid = get_local_id(0), groups = get_num_groups(0), g = get_group_id(0);
+    size_t c = get_global_id(1);
+    float slope = w[wo + c], sum = 0.0f;
+    for (size_t k = g * PRELU_GROUP + lid; k < per_channel; k += groups * PRELU_GROUP) {
+        size_t i = (k / inner) * channels * inner + c * inner + k % inner;
+        float v = x[xo + i], d = dy[dyo + i];
+        dx[dxo + i] = v > 0.0f ? d : slope * d;
+        sum += v > 0.0f ? 0.0f : v * d;
+    }
+    sums[lid] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (size_t stride = PRELU_GROUP / 2; stride > 0; stride /= 2) {
+        if (lid < stride)
+            sums[lid] += sums[lid + stride];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0)
+        partial[c * groups + g] = sums[0];
+}
+
+/* dw[c] = the sum of channel c's partials, in group order. */
+kernel void prelu_slope_sum(global const float *partial, ulong groups, global float *dw, ulong dwo,
+                            ulong channels) {
+    size_t c = get_global_id(0);
+    if (c >= channels)
+        return;
+    float sum = 0.0f;
+    for (size_t g = 0; g < groups; g++)
+        sum += partial[c * groups + g];
+    dw[dwo + c] = sum;
+}
