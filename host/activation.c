@@ -1,10 +1,16 @@
 /* ReLU, Leaky ReLU, ELU and clipped ReLU, forward and backward. */
 #include "internal.h"
 
-/* Checks alpha for the kind; kind itself must already be valid. */
-static relucl_status check_activation(relucl_context *ctx, const char *fn, relucl_activation act) {
+relucl_status relucl_check_activation(relucl_context *ctx, const char *fn, relucl_activation act,
+                                     int allow_prelu) {
     switch (act.kind) {
-    case RELUCL_RELU: return RELUCL_OK;
+    case RELUCL_RELU:
+    case RELUCL_IDENTITY: return RELUCL_OK;
+    case RELUCL_PRELU:
+        if (allow_prelu)
+            return RELUCL_OK;
+        return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                           "act.kind RELUCL_PRELU needs a slope: use relucl_prelu_*");
     case RELUCL_LEAKY_RELU: return relucl_check_param(ctx, fn, "act.alpha", act.alpha, 0);
     case RELUCL_ELU:
     case RELUCL_CLIPPED_RELU: return relucl_check_param(ctx, fn, "act.alpha", act.alpha, 1);
@@ -19,6 +25,8 @@ static const char *forward_kernel_name(relucl_activation_kind kind) {
     case RELUCL_LEAKY_RELU: return "leaky_relu_forward";
     case RELUCL_ELU: return "elu_forward";
     case RELUCL_CLIPPED_RELU: return "clipped_relu_forward";
+    case RELUCL_IDENTITY: return "identity_forward";
+    case RELUCL_PRELU: break;
     }
     return NULL;
 }
@@ -30,6 +38,8 @@ static const char *backward_kernel_name(relucl_activation_kind kind, int from_y)
     case RELUCL_LEAKY_RELU: return "leaky_relu_backward";
     case RELUCL_ELU: return from_y ? "elu_backward_y" : "elu_backward_x";
     case RELUCL_CLIPPED_RELU: return "clipped_relu_backward";
+    case RELUCL_IDENTITY: return "identity_backward";
+    case RELUCL_PRELU: break;
     }
     return NULL;
 }
@@ -43,7 +53,7 @@ relucl_status relucl_activation_forward(relucl_context *ctx, relucl_activation a
     size_t nx = 0, ny = 0;
     relucl_status status = relucl_check_context(ctx);
     if (status == RELUCL_OK)
-        status = check_activation(ctx, fn, act);
+        status = relucl_check_activation(ctx, fn, act, 0);
     if (status == RELUCL_OK)
         status = relucl_check_tensor(ctx, fn, "x", x, &nx);
     if (status == RELUCL_OK)
@@ -74,7 +84,7 @@ relucl_status relucl_activation_backward(relucl_context *ctx, relucl_activation 
     size_t ns = 0, ny = 0, ndy = 0, ndx = 0;
     relucl_status status = relucl_check_context(ctx);
     if (status == RELUCL_OK)
-        status = check_activation(ctx, fn, act);
+        status = relucl_check_activation(ctx, fn, act, 0);
     if (status == RELUCL_OK && !x && !y)
         status = relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
                              "x and y are both NULL; give at least one");

@@ -7,7 +7,14 @@
 #include <stdint.h>
 
 /* Device programs, one per kernels/<name>.cl file; built lazily, once per context. */
-typedef enum relucl_program_id { RELUCL_PROGRAM_ACTIVATION, RELUCL_PROGRAM_COUNT } relucl_program_id;
+typedef enum relucl_program_id {
+    RELUCL_PROGRAM_ACTIVATION,
+    RELUCL_PROGRAM_DENSE,
+    RELUCL_PROGRAM_LOSS,
+    RELUCL_PROGRAM_OPTIM,
+    RELUCL_PROGRAM_RANDOM,
+    RELUCL_PROGRAM_COUNT
+} relucl_program_id;
 
 #define RELUCL_ERROR_SIZE 8192
 #define RELUCL_MAX_KERNELS 64
@@ -69,6 +76,12 @@ relucl_status relucl_check_overlap(relucl_context *ctx, const char *fn, const ch
 relucl_status relucl_check_param(relucl_context *ctx, const char *fn, const char *name, float v,
                                  int positive);
 
+/* ---- activation.c ---- */
+/* The kind is known and alpha suits it (finite; > 0 for ELU and clipped ReLU). RELUCL_PRELU
+ * passes only where the caller supplies a slope (allow_prelu). */
+relucl_status relucl_check_activation(relucl_context *ctx, const char *fn, relucl_activation act,
+                                      int allow_prelu);
+
 /* ---- program.c ---- */
 /* The program for id, built (or loaded from the on-disk cache) on first use. */
 relucl_status relucl_program_get(relucl_context *ctx, const char *fn, relucl_program_id id,
@@ -83,7 +96,19 @@ void relucl_program_release_all(relucl_context *ctx);
 /* Compiles source text for the context's device: the embedded programs use it and tests give
  * it deliberately broken ones. Build failures carry the build log. */
 relucl_status relucl_program_build_source(relucl_context *ctx, const char *fn, const char *name,
-                                          const char *text, size_t size, cl_program *out);
+                                          cl_uint parts, const char **text, const size_t *size,
+                                          cl_program *out);
+
+/* ---- gemm.c, dense.c: pieces other modules reuse ---- */
+/* Maps a CLBlast status to RELUCL_ERROR_BLAS with CLBlast's name and code in the message. */
+relucl_status relucl_blas_status(relucl_context *ctx, const char *fn, int code);
+/* relucl_gemm / relucl_gemm_batched (ndim 2 or 3) with errors reported against fn. */
+relucl_status relucl_gemm_in(relucl_context *ctx, const char *fn, int ndim, relucl_transpose ta,
+                             relucl_transpose tb, float alpha, const relucl_tensor *a,
+                             const relucl_tensor *b, float beta, const relucl_tensor *c);
+/* t *= factor on the device (t already checked). */
+relucl_status relucl_scale(relucl_context *ctx, const char *fn, const relucl_tensor *t,
+                           float factor);
 
 /* ---- launch helpers (program.c) ---- */
 /* Kernel arguments, set in order; any failure is recorded against fn. */

@@ -9,19 +9,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-extern const unsigned char relucl_kernel_activation[];
-extern const size_t relucl_kernel_activation_size;
+#define EMBEDDED(name)                                                                         \
+    extern const unsigned char relucl_kernel_##name[];                                         \
+    extern const size_t relucl_kernel_##name##_size;
+EMBEDDED(activation_math)
+EMBEDDED(activation)
+EMBEDDED(dense)
+EMBEDDED(loss)
+EMBEDDED(optim)
+EMBEDDED(random)
+#undef EMBEDDED
 
+/* A program is one or two embedded files: kernels that apply activations get the shared
+ * formulas (kernels/activation_math.cl) in front. */
 typedef struct program_source {
     const char *name;
-    const unsigned char *text;
-    const size_t *size;
+    int parts;
+    const unsigned char *text[2];
+    const size_t *size[2];
 } program_source;
 
+#define PART(name) relucl_kernel_##name
+#define SIZE(name) &relucl_kernel_##name##_size
+#define ONE(name) {#name, 1, {PART(name), NULL}, {SIZE(name), NULL}}
+#define WITH_MATH(name)                                                                        \
+    {#name, 2, {PART(activation_math), PART(name)}, {SIZE(activation_math), SIZE(name)}}
 static const program_source sources[RELUCL_PROGRAM_COUNT] = {
-    [RELUCL_PROGRAM_ACTIVATION] = {"activation", relucl_kernel_activation,
-                                   &relucl_kernel_activation_size},
+    [RELUCL_PROGRAM_ACTIVATION] = WITH_MATH(activation), [RELUCL_PROGRAM_DENSE] = WITH_MATH(dense),
+    [RELUCL_PROGRAM_LOSS] = ONE(loss),                   [RELUCL_PROGRAM_OPTIM] = ONE(optim),
+    [RELUCL_PROGRAM_RANDOM] = ONE(random),
 };
+#undef PART
+#undef SIZE
+#undef ONE
+#undef WITH_MATH
 
 /* No fast-math: it would license dropping NaN and Inf, which the activations must keep. */
 static const char build_options[] = "-cl-std=CL1.2";
@@ -71,7 +92,9 @@ static uint64_t cache_key(relucl_context *ctx, const program_source *src) {
     }
     key = hash_string(key, build_options);
     key = hash_string(key, RELUCL_VERSION_STRING);
-    return relucl_fnv1a(key, src->text, *src->size);
+    for (int i = 0; i < src->parts; i++)
+        key = relucl_fnv1a(key, src->text[i], *src->size[i]);
+    return key;
 }
 
 /* Creates dir and its parents; 0 on success. */
@@ -187,9 +210,10 @@ static relucl_status build_failure(relucl_context *ctx, const char *fn, const ch
 }
 
 relucl_status relucl_program_build_source(relucl_context *ctx, const char *fn, const char *name,
-                                          const char *text, size_t size, cl_program *out) {
+                                          cl_uint parts, const char **text, const size_t *size,
+                                          cl_program *out) {
     cl_int err = CL_SUCCESS;
-    cl_program program = clCreateProgramWithSource(ctx->cl, 1, &text, &size, &err);
+    cl_program program = clCreateProgramWithSource(ctx->cl, parts, text, size, &err);
     if (err != CL_SUCCESS)
         return relucl_fail_cl(ctx, fn, "clCreateProgramWithSource", err);
     err = clBuildProgram(program, 1, &ctx->device, build_options, NULL, NULL);
@@ -258,8 +282,10 @@ relucl_status relucl_program_get(relucl_context *ctx, const char *fn, relucl_pro
     }
     if (!program) {
         ctx->cache.misses++;
+        const char *text[2] = {(const char *)src->text[0], (const char *)src->text[1]};
+        size_t size[2] = {*src->size[0], src->parts > 1 ? *src->size[1] : 0};
         relucl_status status = relucl_program_build_source(ctx, fn, src->name,
-                                                           (const char *)src->text, *src->size,
+                                                           (cl_uint)src->parts, text, size,
                                                            &program);
         if (status != RELUCL_OK)
             return status;

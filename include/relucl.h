@@ -143,7 +143,10 @@ typedef enum relucl_activation_kind {
     RELUCL_RELU,        /* max(x, 0); NaN stays NaN */
     RELUCL_LEAKY_RELU,  /* x > 0 ? x : alpha * x        (alpha: any finite slope, often 0.01) */
     RELUCL_ELU,         /* x > 0 ? x : alpha * expm1(x) (alpha > 0, often 1.0) */
-    RELUCL_CLIPPED_RELU /* min(max(x, 0), alpha)        (alpha > 0 is the ceiling; 6 is ReLU6) */
+    RELUCL_CLIPPED_RELU, /* min(max(x, 0), alpha)       (alpha > 0 is the ceiling; 6 is ReLU6) */
+    RELUCL_IDENTITY,     /* x: no activation (a network's last layer) */
+    RELUCL_PRELU         /* x > 0 ? x : slope[c] * x: only where a slope tensor is given
+                            (relucl_prelu_*, dense layers); relucl_activation_* reject it */
 } relucl_activation_kind;
 
 typedef struct relucl_activation {
@@ -179,6 +182,166 @@ RELUCL_API relucl_status relucl_prelu_backward(relucl_context *ctx, const relucl
                                                const relucl_tensor *slope, const relucl_tensor *dy,
                                                const relucl_tensor *dx,
                                                const relucl_tensor *dslope);
+
+/* ---- Matrix multiply (CLBlast) --------------------------------------------------------- */
+
+typedef enum relucl_transpose { RELUCL_NO_TRANS = 0, RELUCL_TRANS = 1 } relucl_transpose;
+
+/* c = alpha * op(a) * op(b) + beta * c, row-major, where op(m) is m or its transpose. a, b, c
+ * are 2-D tensors (rows, cols): op(a) is m x k, op(b) is k x n, c is m x n. With beta 0, c is
+ * not read (NaN in c does not leak). Aliasing: c must not overlap a or b. */
+RELUCL_API relucl_status relucl_gemm(relucl_context *ctx, relucl_transpose trans_a,
+                                     relucl_transpose trans_b, float alpha, const relucl_tensor *a,
+                                     const relucl_tensor *b, float beta, const relucl_tensor *c);
+/* The same for a batch: a, b, c are 3-D (batch, rows, cols), matrices stored one after the
+ * other. a or b may have batch 1, and is then used for every matrix of c. */
+RELUCL_API relucl_status relucl_gemm_batched(relucl_context *ctx, relucl_transpose trans_a,
+                                             relucl_transpose trans_b, float alpha,
+                                             const relucl_tensor *a, const relucl_tensor *b,
+                                             float beta, const relucl_tensor *c);
+
+/* ---- Dense layers ------------------------------------------------------------------------ */
+
+/* A fully connected layer y = act(x w + b). The tensors are the caller's; relucl only reads
+ * them through this description. */
+typedef struct relucl_dense {
+    relucl_activation act;      /* any kind; RELUCL_PRELU uses slope */
+    const relucl_tensor *w;     /* (in, out) */
+    const relucl_tensor *b;     /* (out), or NULL for no bias */
+    const relucl_tensor *slope; /* PReLU only: (out) or (1) */
+} relucl_dense;
+
+/* x (batch, in) -> z = x w + b (pre-activation) and y = act(z), both (batch, out); the bias
+ * and the activation are one kernel after the GEMM. z may be NULL when backward will not need
+ * it (see relucl_dense_backward); y may be z (then only act(z) is kept). */
+RELUCL_API relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_dense *layer,
+                                              const relucl_tensor *x, const relucl_tensor *z,
+                                              const relucl_tensor *y);
+
+/* Gradients of one dense layer. dw (in, out), db (out) and dslope (like slope) may each be
+ * NULL to skip them. accumulate != 0 adds into them instead of overwriting. */
+typedef struct relucl_dense_grads {
+    const relucl_tensor *dw, *db, *dslope;
+    int accumulate;
+} relucl_dense_grads;
+
+/* Back through the layer: dz = dy * act'(z), then dx = dz w^T (skipped when dx is NULL, as
+ * for a first layer), dw = x^T dz, db = column sums of dz (a device reduction, fixed order).
+ * act' is taken from z when given, else from y (PReLU and Leaky ReLU with alpha <= 0 need z).
+ * dy is overwritten with dz: it is the scratch space. Aliasing: none. */
+RELUCL_API relucl_status relucl_dense_backward(relucl_context *ctx, const relucl_dense *layer,
+                                               const relucl_tensor *x, const relucl_tensor *z,
+                                               const relucl_tensor *y, const relucl_tensor *dy,
+                                               const relucl_tensor *dx,
+                                               const relucl_dense_grads *grads);
+
+/* ---- Losses and metrics ----------------------------------------------------------------- */
+
+/* Softmax cross-entropy over rows of logits (batch, classes), with labels (batch) holding
+ * class indices as floats (0, 1, ...; exact up to 2^24). In one kernel: dlogits (may be NULL,
+ * may not alias logits) gets the gradient of the mean loss, (softmax - onehot) / batch;
+ * loss (1 element, may be NULL) gets the mean loss; correct (1 element, may be NULL) gets the
+ * number of rows whose arg-max (first maximum) is the label. With accumulate != 0 loss and
+ * correct are added to, so a whole epoch's figures can be read back once. The softmax
+ * subtracts the row maximum first: large logits are safe. A label out of range is found on
+ * the device: that row's loss becomes NaN. */
+RELUCL_API relucl_status relucl_softmax_cross_entropy(relucl_context *ctx,
+                                                      const relucl_tensor *logits,
+                                                      const relucl_tensor *labels,
+                                                      const relucl_tensor *dlogits,
+                                                      const relucl_tensor *loss,
+                                                      const relucl_tensor *correct,
+                                                      int accumulate);
+/* Mean squared error: loss = mean((pred - target)^2) over all elements; dpred (may be NULL)
+ * = 2 (pred - target) / n. loss (1 element) as above. */
+RELUCL_API relucl_status relucl_mse(relucl_context *ctx, const relucl_tensor *pred,
+                                    const relucl_tensor *target, const relucl_tensor *dpred,
+                                    const relucl_tensor *loss, int accumulate);
+
+/* ---- Optimizers -------------------------------------------------------------------------- */
+
+/* One kernel per parameter tensor and step; state lives on the device. */
+typedef struct relucl_sgd {
+    float lr, momentum, weight_decay; /* PyTorch's SGD: decay added to the gradient */
+    int nesterov;
+} relucl_sgd;
+/* velocity (same count as param) holds the momentum buffer; zero it before the first step.
+ * May be NULL when momentum is 0. */
+RELUCL_API relucl_status relucl_sgd_step(relucl_context *ctx, const relucl_sgd *opt,
+                                         const relucl_tensor *param, const relucl_tensor *grad,
+                                         const relucl_tensor *velocity);
+
+typedef struct relucl_adam {
+    float lr, beta1, beta2, eps, weight_decay;
+    int decoupled; /* 0: Adam (decay added to the gradient); 1: AdamW (decay applied to param) */
+} relucl_adam;
+/* step is the 1-based step number (for the bias correction); m and v are the moment buffers,
+ * zeroed before step 1. */
+RELUCL_API relucl_status relucl_adam_step(relucl_context *ctx, const relucl_adam *opt, long step,
+                                          const relucl_tensor *param, const relucl_tensor *grad,
+                                          const relucl_tensor *m, const relucl_tensor *v);
+
+/* ---- Random numbers and initialisation --------------------------------------------------- */
+
+/* Philox4x32-10, the counter-based generator: the same (key, counter) gives the same four
+ * words on every device and on the host. */
+RELUCL_API void relucl_philox4x32(const unsigned int counter[4], const unsigned int key[2],
+                                  unsigned int out[4]);
+
+typedef enum relucl_init_kind {
+    RELUCL_INIT_ZEROS,
+    RELUCL_INIT_CONSTANT,       /* value */
+    RELUCL_INIT_UNIFORM,        /* U(-value, value) */
+    RELUCL_INIT_NORMAL,         /* N(0, value^2) */
+    RELUCL_INIT_HE_NORMAL,      /* N(0, 2 / fan_in): Kaiming for ReLU */
+    RELUCL_INIT_HE_UNIFORM,     /* U(-sqrt(6 / fan_in), +) */
+    RELUCL_INIT_XAVIER_NORMAL,  /* N(0, 2 / (fan_in + fan_out)) */
+    RELUCL_INIT_XAVIER_UNIFORM  /* U(-sqrt(6 / (fan_in + fan_out)), +) */
+} relucl_init_kind;
+
+typedef struct relucl_init {
+    relucl_init_kind kind;
+    float value;
+    size_t fan_in, fan_out;
+    unsigned long long seed; /* element i uses Philox counter i, key from seed and stream */
+    unsigned long long stream;
+} relucl_init;
+
+/* Fills t on the device. The same init gives the same numbers on every device. */
+RELUCL_API relucl_status relucl_init_tensor(relucl_context *ctx, const relucl_init *init,
+                                            const relucl_tensor *t);
+
+/* Inverted dropout: y = x * mask / (1 - p) with mask[i] = 1 where a Philox uniform is >= p.
+ * mask (same count) keeps the scale per element (0 or 1/(1-p)) for backward. y may be x. */
+RELUCL_API relucl_status relucl_dropout_forward(relucl_context *ctx, float p,
+                                                unsigned long long seed, unsigned long long stream,
+                                                const relucl_tensor *x, const relucl_tensor *mask,
+                                                const relucl_tensor *y);
+/* dx = dy * mask. dx may be dy. */
+RELUCL_API relucl_status relucl_dropout_backward(relucl_context *ctx, const relucl_tensor *mask,
+                                                 const relucl_tensor *dy, const relucl_tensor *dx);
+
+/* A permutation of 0..n-1 (Fisher-Yates driven by Philox), the same for the same seed and
+ * epoch everywhere. perm holds n entries. */
+RELUCL_API relucl_status relucl_shuffle(unsigned long long seed, unsigned long long epoch,
+                                        size_t n, size_t *perm);
+
+/* ---- IDX files (MNIST, Fashion-MNIST) ---------------------------------------------------- */
+
+/* An unsigned-byte IDX array: dims[0] items of dims[1] x ... values each. */
+typedef struct relucl_idx {
+    int ndim;
+    size_t dims[RELUCL_MAX_DIMS];
+    unsigned char *data; /* owned; freed by relucl_idx_free */
+} relucl_idx;
+
+/* Reads an IDX file, gzip-compressed or not (decided by its first bytes). Checks the magic
+ * number, the element type (unsigned byte only: RELUCL_ERROR_UNSUPPORTED otherwise), the
+ * dimensions and that the length is exact: RELUCL_ERROR_FORMAT, RELUCL_ERROR_IO for a file
+ * that cannot be read. The reason goes to message (may be NULL when message_size is 0). */
+RELUCL_API relucl_status relucl_idx_load(const char *path, relucl_idx *out, char *message,
+                                         size_t message_size);
+RELUCL_API void relucl_idx_free(relucl_idx *idx);
 
 #ifdef __cplusplus
 }

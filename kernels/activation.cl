@@ -6,19 +6,8 @@
  * for bit across devices, so multiply-adds must not be fused. */
 #pragma OPENCL FP_CONTRACT OFF
 
-/* Each formula is written once for a type T (float or float4). Comparisons are written so
- * that NaN takes the branch that keeps it: NaN <= 0 is false. */
-#define RELU_F(T, x, a) ((x) <= (T)0.0f ? (T)0.0f : (x))
-#define LEAKY_F(T, x, a) ((x) > (T)0.0f ? (x) : (T)(a) * (x))
-#define ELU_F(T, x, a) ((x) > (T)0.0f ? (x) : (T)(a) * expm1(x))
-#define CLIPPED_F(T, x, a) ((x) <= (T)0.0f ? (T)0.0f : ((x) >= (T)(a) ? (T)(a) : (x)))
-
-/* Gradients: s is x (or, where noted, y, which gives the same answer), g is dy. */
-#define RELU_G(T, s, g, a) ((s) <= (T)0.0f ? (T)0.0f : (g))
-#define LEAKY_G(T, s, g, a) ((s) > (T)0.0f ? (g) : (T)(a) * (g))
-#define ELU_GX(T, s, g, a) ((s) <= (T)0.0f ? (g) * (T)(a) * exp(s) : (g))
-#define ELU_GY(T, s, g, a) ((s) > (T)0.0f ? (g) : (g) * ((s) + (T)(a)))
-#define CLIPPED_G(T, s, g, a) (((s) <= (T)0.0f || (s) >= (T)(a)) ? (T)0.0f : (g))
+/* The formulas (RELU_F, RELU_G, ...) come from kernels/activation_math.cl, built in front of
+ * this file. */
 
 #define FORWARD_KERNEL(name, F)                                                                \
     kernel void name(global const float *x, ulong xo, global float *y, ulong yo, ulong n,       \
@@ -57,12 +46,14 @@ FORWARD_KERNEL(relu_forward, RELU_F)
 FORWARD_KERNEL(leaky_relu_forward, LEAKY_F)
 FORWARD_KERNEL(elu_forward, ELU_F)
 FORWARD_KERNEL(clipped_relu_forward, CLIPPED_F)
+FORWARD_KERNEL(identity_forward, IDENTITY_F)
 
 BACKWARD_KERNEL(relu_backward, RELU_G)
 BACKWARD_KERNEL(leaky_relu_backward, LEAKY_G)
 BACKWARD_KERNEL(elu_backward_x, ELU_GX)
 BACKWARD_KERNEL(elu_backward_y, ELU_GY)
 BACKWARD_KERNEL(clipped_relu_backward, CLIPPED_G)
+BACKWARD_KERNEL(identity_backward, IDENTITY_G)
 
 /* PReLU. Element i belongs to channel (i / inner) % channels; a shared slope is channels 1. */
 kernel void prelu_forward(global const float *x, ulong xo, global const float *w, ulong wo,

@@ -146,8 +146,10 @@ static void test_build_failure_reports_the_log(void **state) {
     relucl_context *ctx = support_ctx();
     static const char broken[] = "kernel void broken(global float *x) { x[0] = undefined_name; }";
     cl_program program = NULL;
-    assert_int_equal(relucl_program_build_source(ctx, "relucl_demo", "broken", broken,
-                                                 sizeof broken - 1, &program),
+    const char *text[1] = {broken};
+    size_t size[1] = {sizeof broken - 1};
+    assert_int_equal(relucl_program_build_source(ctx, "relucl_demo", "broken", 1, text, size,
+                                                 &program),
                      RELUCL_ERROR_BUILD);
     assert_null(program);
     const char *message = relucl_context_error(ctx);

@@ -1,0 +1,103 @@
+/* The element-wise halves of a dense layer: bias plus activation after the forward GEMM, and
+ * the activation gradient with the bias and PReLU-slope reductions before the backward GEMMs.
+ * The formulas come from kernels/activation_math.cl, built in front of this file, so a dense
+ * layer's activation gives the same bits as relucl_activation_forward. */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* relucl_activation_kind, as the host passes it. */
+#define KIND_RELU 0
+#define KIND_LEAKY 1
+#define KIND_ELU 2
+#define KIND_CLIPPED 3
+#define KIND_IDENTITY 4
+#define KIND_PRELU 5
+
+float activate(int kind, float v, float a, float slope) {
+    switch (kind) {
+    case KIND_RELU: return RELU_F(float, v, a);
+    case KIND_LEAKY: return LEAKY_F(float, v, a);
+    case KIND_ELU: return ELU_F(float, v, a);
+    case KIND_CLIPPED: return CLIPPED_F(float, v, a);
+    case KIND_PRELU: return v > 0.0f ? v : slope * v;
+    default: return v;
+    }
+}
+
+/* s is the pre-activation z when from_z, else the output y (see semantics of each formula). */
+float gradient(int kind, int from_z, float s, float g, float a, float slope) {
+    switch (kind) {
+    case KIND_RELU: return RELU_G(float, s, g, a);
+    case KIND_LEAKY: return LEAKY_G(float, s, g, a);
+    case KIND_ELU: return from_z ? ELU_GX(float, s, g, a) : ELU_GY(float, s, g, a);
+    case KIND_CLIPPED: return CLIPPED_G(float, s, g, a);
+    case KIND_PRELU: return s > 0.0f ? g : slope * g;
+    default: return g;
+    }
+}
+
+/* y = act(z + b) over a (rows, cols) matrix; z keeps the pre-activation when keep_z. */
+kernel void dense_bias_act(global float *z, ulong zo, global const float *b, ulong bo,
+                           int has_bias, global const float *slope, ulong so, int shared_slope,
+                           global float *y, ulong yo, ulong n, ulong cols, int kind, float a,
+                           int keep_z) {
+    size_t i = get_global_id(0);
+    if (i >= n)
+        return;
+    size_t c = i % cols;
+    float v = z[zo + i];
+    if (has_bias)
+        v += b[bo + c];
+    float w = kind == KIND_PRELU ? slope[so + (shared_slope ? 0 : c)] : 0.0f;
+    if (keep_z)
+        z[zo + i] = v;
+    y[yo + i] = activate(kind, v, a, w);
+}
+
+/* One work-item per column walks the rows in order: dy becomes dz in place, and the column's
+ * bias gradient and PReLU slope gradient are summed on the way, so the sums are the same on
+ * every run. With a shared slope the column sums go to dslope's scratch and are added up by
+ * dense_sum. */
+kernel void dense_backward_columns(global const float *s, ulong so, int from_z, global float *dy,
+                                   ulong dyo, global const float *slope, ulong slo,
+                                   int shared_slope, global float *db, ulong dbo,
+                                   global float *dslope, ulong dso, ulong rows, ulong cols,
+                                   int kind, float a, int accumulate) {
+    size_t c = get_global_id(0);
+    if (c >= cols)
+        return;
+    float w = kind == KIND_PRELU ? slope[slo + (shared_slope ? 0 : c)] : 0.0f;
+    float bias_sum = 0.0f, slope_sum = 0.0f;
+    for (size_t r = 0; r < rows; r++) {
+        size_t i = r * cols + c;
+        float v = s[so + i], g = dy[dyo + i];
+        float d = gradient(kind, from_z, v, g, a, w);
+        dy[dyo + i] = d;
+        bias_sum += d;
+        slope_sum += v > 0.0f ? 0.0f : v * g;
+    }
+    if (db)
+        db[dbo + c] = accumulate ? db[dbo + c] + bias_sum : bias_sum;
+    if (dslope && kind == KIND_PRELU) {
+        if (shared_slope)
+            dslope[dso + c] = slope_sum; /* scratch: one partial per column */
+        else
+            dslope[dso + c] = accumulate ? dslope[dso + c] + slope_sum : slope_sum;
+    }
+}
+
+/* out = sum of part[0..n), in order (plus out's old value when accumulating). */
+kernel void dense_sum(global const float *part, ulong n, global float *out, ulong oo,
+                      int accumulate) {
+    if (get_global_id(0) != 0)
+        return;
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        sum += part[i];
+    out[oo] = accumulate ? out[oo] + sum : sum;
+}
+
+kernel void scale(global float *t, ulong to, ulong n, float factor) {
+    size_t i = get_global_id(0);
+    if (i < n)
+        t[to + i] *= factor;
+}

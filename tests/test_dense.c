@@ -1,0 +1,281 @@
+/* Dense layers: forward against float64, backward against the analytic float64 gradient and
+ * that gradient against finite differences, for every activation. */
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { BATCH = 7, IN = 13, OUT = 5 };
+
+typedef struct layer_case {
+    relucl_activation act;
+    size_t slopes; /* PReLU: 1 or OUT */
+} layer_case;
+
+static double act_f(relucl_activation act, double v, double slope) {
+    double a = act.alpha;
+    switch (act.kind) {
+    case RELUCL_RELU: return v > 0 ? v : 0;
+    case RELUCL_LEAKY_RELU: return v > 0 ? v : a * v;
+    case RELUCL_ELU: return v > 0 ? v : a * expm1(v);
+    case RELUCL_CLIPPED_RELU: return v <= 0 ? 0 : (v >= a ? a : v);
+    case RELUCL_PRELU: return v > 0 ? v : slope * v;
+    case RELUCL_IDENTITY: return v;
+    }
+    return NAN;
+}
+
+static double act_d(relucl_activation act, double v, double slope) {
+    double a = act.alpha;
+    switch (act.kind) {
+    case RELUCL_RELU: return v > 0 ? 1 : 0;
+    case RELUCL_LEAKY_RELU: return v > 0 ? 1 : a;
+    case RELUCL_ELU: return v > 0 ? 1 : a * exp(v);
+    case RELUCL_CLIPPED_RELU: return (v <= 0 || v >= a) ? 0 : 1;
+    case RELUCL_PRELU: return v > 0 ? 1 : slope;
+    case RELUCL_IDENTITY: return 1;
+    }
+    return NAN;
+}
+
+/* Host copies of the layer's data, and the float64 loss sum(y * r) it defines. */
+typedef struct host_layer {
+    float x[BATCH * IN], w[IN * OUT], b[OUT], slope[OUT], r[BATCH * OUT];
+} host_layer;
+
+static double slope_of(const host_layer *h, const layer_case *c, size_t col) {
+    return c->slopes == 1 ? h->slope[0] : h->slope[col];
+}
+
+static double pre(const host_layer *h, size_t i, size_t j) {
+    double z = h->b[j];
+    for (size_t p = 0; p < IN; p++)
+        z += (double)h->x[i * IN + p] * h->w[p * OUT + j];
+    return z;
+}
+
+static double loss(const host_layer *h, const layer_case *c) {
+    double sum = 0;
+    for (size_t i = 0; i < BATCH; i++)
+        for (size_t j = 0; j < OUT; j++)
+            sum += act_f(c->act, pre(h, i, j), slope_of(h, c, j)) * h->r[i * OUT + j];
+    return sum;
+}
+
+typedef struct device_layer {
+    cl_mem buf[10];
+    relucl_tensor x, w, b, slope, z, y, dy, dx, dw, db, dslope;
+} device_layer;
+
+static void upload(device_layer *d, const host_layer *h, const layer_case *c) {
+    size_t sizes[10] = {BATCH * IN, IN * OUT, OUT, OUT, BATCH * OUT, BATCH * OUT,
+                        BATCH * OUT, BATCH * IN, IN * OUT, 2 * OUT + 2}; /* db, then dslope */
+    for (int i = 0; i < 10; i++)
+        d->buf[i] = support_buffer_poisoned(sizes[i] + 2); /* +2: poison past the end */
+    size_t dx_[2] = {BATCH, IN}, dw_[2] = {IN, OUT}, dy_[2] = {BATCH, OUT}, db_[1] = {OUT};
+    size_t ds_[1] = {c->slopes ? c->slopes : 1};
+    d->x = support_view(d->buf[0], 1, 2, dx_);
+    d->w = support_view(d->buf[1], 1, 2, dw_);
+    d->b = support_view(d->buf[2], 1, 1, db_);
+    d->slope = support_view(d->buf[3], 1, 1, ds_);
+    d->z = support_view(d->buf[4], 1, 2, dy_);
+    d->y = support_view(d->buf[5], 1, 2, dy_);
+    d->dy = support_view(d->buf[6], 1, 2, dy_);
+    d->dx = support_view(d->buf[7], 1, 2, dx_);
+    d->dw = support_view(d->buf[8], 1, 2, dw_);
+    d->db = support_view(d->buf[9], 1, 1, db_);
+    d->dslope = support_view(d->buf[9], 1 + OUT + 1, 1, ds_); /* behind db in the same buffer */
+    support_buffer_write(d->buf[0], 1, h->x, BATCH * IN);
+    support_buffer_write(d->buf[1], 1, h->w, IN * OUT);
+    support_buffer_write(d->buf[2], 1, h->b, OUT);
+    support_buffer_write(d->buf[3], 1, h->slope, ds_[0]);
+    support_buffer_write(d->buf[6], 1, h->r, BATCH * OUT);
+}
+
+static void release(device_layer *d) {
+    for (int i = 0; i < 10; i++)
+        support_buffer_release(d->buf[i]);
+}
+
+static void make_host(host_layer *h, uint64_t seed) {
+    support_fill_uniform(h->x, BATCH * IN, seed, -1, 1);
+    support_fill_uniform(h->w, IN * OUT, seed + 1, -0.6f, 0.6f);
+    support_fill_uniform(h->b, OUT, seed + 2, -0.3f, 0.3f);
+    support_fill_uniform(h->slope, OUT, seed + 3, -0.5f, 1.5f);
+    support_fill_uniform(h->r, BATCH * OUT, seed + 4, -1, 1);
+}
+
+/* Runs forward and backward on the device (from z, or from y when use_y) and checks
+ * everything against float64. */
+static void check_layer(const layer_case *c, int use_y, uint64_t seed) {
+    relucl_context *ctx = support_ctx();
+    host_layer h;
+    make_host(&h, seed);
+    device_layer d;
+    upload(&d, &h, c);
+    relucl_dense layer = {c->act, &d.w, &d.b, c->slopes ? &d.slope : NULL};
+    assert_int_equal(relucl_dense_forward(ctx, &layer, &d.x, use_y ? NULL : &d.z, &d.y),
+                     RELUCL_OK);
+    relucl_dense_grads grads = {&d.dw, &d.db, c->slopes ? &d.dslope : NULL, 0};
+    assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, use_y ? NULL : &d.z, &d.y, &d.dy,
+                                           &d.dx, &grads),
+                     RELUCL_OK);
+
+    float y[BATCH * OUT], dx[BATCH * IN], dw[IN * OUT], db[OUT], ds[OUT];
+    support_buffer_read(d.buf[5], 1, y, BATCH * OUT);
+    support_buffer_read(d.buf[7], 1, dx, BATCH * IN);
+    support_buffer_read(d.buf[8], 1, dw, IN * OUT);
+    support_buffer_read(d.buf[9], 1, db, OUT);
+    double want_y[BATCH * OUT], dz[BATCH * OUT], want_dx[BATCH * IN] = {0}, want_dw[IN * OUT] = {0};
+    double want_db[OUT] = {0}, want_ds[OUT] = {0};
+    for (size_t i = 0; i < BATCH; i++)
+        for (size_t j = 0; j < OUT; j++) {
+            double z = pre(&h, i, j), s = slope_of(&h, c, j);
+            want_y[i * OUT + j] = act_f(c->act, z, s);
+            dz[i * OUT + j] = h.r[i * OUT + j] * act_d(c->act, z, s);
+            want_db[j] += dz[i * OUT + j];
+            want_ds[c->slopes == 1 ? 0 : j] += z > 0 ? 0 : z * h.r[i * OUT + j];
+        }
+    for (size_t i = 0; i < BATCH; i++)
+        for (size_t j = 0; j < OUT; j++)
+            for (size_t p = 0; p < IN; p++) {
+                want_dx[i * IN + p] += dz[i * OUT + j] * h.w[p * OUT + j];
+                want_dw[p * OUT + j] += (double)h.x[i * IN + p] * dz[i * OUT + j];
+            }
+    assert_true(support_close(y, want_y, BATCH * OUT, 1e-5, 1e-6, NULL, "dense y"));
+    assert_true(support_close(dx, want_dx, BATCH * IN, 1e-4, 1e-5, NULL, "dense dx"));
+    assert_true(support_close(dw, want_dw, IN * OUT, 1e-4, 1e-5, NULL, "dense dw"));
+    assert_true(support_close(db, want_db, OUT, 1e-4, 1e-5, NULL, "dense db"));
+    if (c->slopes) {
+        support_buffer_read(d.buf[9], 1 + OUT + 1, ds, c->slopes);
+        assert_true(support_close(ds, want_ds, c->slopes, 1e-4, 1e-5, NULL, "dense dslope"));
+    }
+    float after[IN * OUT + 2];
+    support_buffer_read(d.buf[8], 0, after, IN * OUT + 2);
+    assert_true(support_is_poison(after, 0, 1, "before dw"));
+    assert_true(support_is_poison(after, IN * OUT + 1, IN * OUT + 2, "after dw"));
+
+    /* The float64 gradient itself against central differences of the float64 loss; entries
+     * whose difference straddles a kink are skipped. */
+    const double step = 1e-4;
+    for (size_t p = 0; p < IN * OUT; p += 3) {
+        float keep = h.w[p];
+        h.w[p] = (float)(keep + step);
+        double up = loss(&h, c);
+        h.w[p] = (float)(keep - step);
+        double down = loss(&h, c);
+        double span = (double)h.w[p];
+        h.w[p] = keep;
+        double fd = (up - down) / ((double)(float)(keep + step) - span);
+        int near_kink = 0;
+        for (size_t i = 0; i < BATCH; i++) {
+            double z = pre(&h, i, p % OUT);
+            double kink = c->act.kind == RELUCL_CLIPPED_RELU ? fabs(z - c->act.alpha) : fabs(z);
+            if (kink < 1e-2)
+                near_kink = 1;
+        }
+        if (!near_kink && fabs(fd - want_dw[p]) > 1e-4 * (1 + fabs(fd)))
+            fail_msg("finite difference dw[%zu]: %.8g vs analytic %.8g", p, fd, want_dw[p]);
+    }
+    release(&d);
+}
+
+static const layer_case cases[] = {
+    {{RELUCL_RELU, 0}, 0},          {{RELUCL_LEAKY_RELU, 0.1f}, 0}, {{RELUCL_ELU, 1.0f}, 0},
+    {{RELUCL_CLIPPED_RELU, 0.5f}, 0}, {{RELUCL_IDENTITY, 0}, 0},   {{RELUCL_PRELU, 0}, OUT},
+    {{RELUCL_PRELU, 0}, 1},
+};
+
+static void test_dense_matches_reference_from_z(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        check_layer(&cases[i], 0, 100 + i);
+}
+
+static void test_dense_matches_reference_from_y(void **state) {
+    (void)state;
+    for (size_t i = 0; i < 5; i++) /* PReLU needs z */
+        check_layer(&cases[i], 1, 200 + i);
+}
+
+static void test_dense_accumulates_gradients(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    host_layer h;
+    make_host(&h, 7);
+    layer_case c = {{RELUCL_RELU, 0}, 0};
+    device_layer d;
+    upload(&d, &h, &c);
+    relucl_dense layer = {c.act, &d.w, &d.b, NULL};
+    float dw1[IN * OUT], db1[OUT], dw2[IN * OUT], db2[OUT];
+    relucl_dense_grads grads = {&d.dw, &d.db, NULL, 0};
+    assert_int_equal(relucl_dense_forward(ctx, &layer, &d.x, &d.z, &d.y), RELUCL_OK);
+    assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, &d.z, NULL, &d.dy, NULL, &grads),
+                     RELUCL_OK);
+    support_buffer_read(d.buf[8], 1, dw1, IN * OUT);
+    support_buffer_read(d.buf[9], 1, db1, OUT);
+    support_buffer_write(d.buf[6], 1, h.r, BATCH * OUT); /* dy was used as scratch */
+    grads.accumulate = 1;
+    assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, &d.z, NULL, &d.dy, NULL, &grads),
+                     RELUCL_OK);
+    support_buffer_read(d.buf[8], 1, dw2, IN * OUT);
+    support_buffer_read(d.buf[9], 1, db2, OUT);
+    double twice_dw[IN * OUT], twice_db[OUT];
+    for (size_t i = 0; i < IN * OUT; i++)
+        twice_dw[i] = 2.0 * dw1[i];
+    for (size_t i = 0; i < OUT; i++)
+        twice_db[i] = 2.0 * db1[i];
+    assert_true(support_close(dw2, twice_dw, IN * OUT, 1e-6, 1e-7, NULL, "accumulated dw"));
+    assert_true(support_close(db2, twice_db, OUT, 1e-6, 1e-7, NULL, "accumulated db"));
+    release(&d);
+}
+
+static void test_dense_rejects_bad_arguments(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    host_layer h;
+    make_host(&h, 9);
+    layer_case c = {{RELUCL_PRELU, 0}, OUT};
+    device_layer d;
+    upload(&d, &h, &c);
+    relucl_dense layer = {c.act, &d.w, &d.b, NULL};
+    assert_int_equal(relucl_dense_forward(ctx, &layer, &d.x, NULL, &d.y),
+                     RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_true(support_error_mentions("slope"));
+    layer.slope = &d.slope;
+    assert_int_equal(relucl_dense_forward(ctx, &layer, &d.w, NULL, &d.y), RELUCL_ERROR_SHAPE);
+    assert_true(support_error_mentions("x"));
+    assert_int_equal(relucl_dense_forward(ctx, &layer, &d.x, NULL, &d.dx), RELUCL_ERROR_SHAPE);
+    assert_true(support_error_mentions("y"));
+    assert_int_equal(relucl_dense_forward(ctx, NULL, &d.x, NULL, &d.y),
+                     RELUCL_ERROR_INVALID_ARGUMENT);
+    relucl_dense_grads grads = {&d.dw, &d.db, &d.dslope, 0};
+    assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, NULL, &d.y, &d.dy, &d.dx, &grads),
+                     RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_true(support_error_mentions("z"));
+    grads.dw = &d.dx;
+    assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, &d.z, NULL, &d.dy, &d.dx, &grads),
+                     RELUCL_ERROR_SHAPE);
+    assert_true(support_error_mentions("dw"));
+    grads.dw = &d.dw;
+    assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, &d.z, NULL, &d.dy, &d.dy, &grads),
+                     RELUCL_ERROR_SHAPE);
+    float y[BATCH * OUT + 2], dw[IN * OUT + 2];
+    support_buffer_read(d.buf[5], 0, y, BATCH * OUT + 2);
+    support_buffer_read(d.buf[8], 0, dw, IN * OUT + 2);
+    assert_true(support_is_poison(y, 0, BATCH * OUT + 2, "y after rejected calls"));
+    assert_true(support_is_poison(dw, 0, IN * OUT + 2, "dw after rejected calls"));
+    release(&d);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dense_matches_reference_from_z),
+        cmocka_unit_test(test_dense_matches_reference_from_y),
+        cmocka_unit_test(test_dense_accumulates_gradients),
+        cmocka_unit_test(test_dense_rejects_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, support_setup, support_teardown);
+}
