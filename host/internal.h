@@ -13,6 +13,7 @@ typedef enum relucl_program_id {
     RELUCL_PROGRAM_LOSS,
     RELUCL_PROGRAM_OPTIM,
     RELUCL_PROGRAM_RANDOM,
+    RELUCL_PROGRAM_DATA,
     RELUCL_PROGRAM_COUNT
 } relucl_program_id;
 

@@ -18,6 +18,7 @@ EMBEDDED(dense)
 EMBEDDED(loss)
 EMBEDDED(optim)
 EMBEDDED(random)
+EMBEDDED(data)
 #undef EMBEDDED
 
 /* A program is one or two embedded files: kernels that apply activations get the shared
@@ -37,7 +38,7 @@ typedef struct program_source {
 static const program_source sources[RELUCL_PROGRAM_COUNT] = {
     [RELUCL_PROGRAM_ACTIVATION] = WITH_MATH(activation), [RELUCL_PROGRAM_DENSE] = WITH_MATH(dense),
     [RELUCL_PROGRAM_LOSS] = ONE(loss),                   [RELUCL_PROGRAM_OPTIM] = ONE(optim),
-    [RELUCL_PROGRAM_RANDOM] = ONE(random),
+    [RELUCL_PROGRAM_RANDOM] = ONE(random),               [RELUCL_PROGRAM_DATA] = ONE(data),
 };
 #undef PART
 #undef SIZE

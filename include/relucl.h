@@ -284,35 +284,41 @@ RELUCL_API relucl_status relucl_adam_step(relucl_context *ctx, const relucl_adam
 /* ---- Random numbers and initialisation --------------------------------------------------- */
 
 /* Philox4x32-10, the counter-based generator: the same (key, counter) gives the same four
- * words on every device and on the host. */
+ * words on every device and on the host. out may be counter; NULL arguments do nothing. */
 RELUCL_API void relucl_philox4x32(const unsigned int counter[4], const unsigned int key[2],
                                   unsigned int out[4]);
 
 typedef enum relucl_init_kind {
     RELUCL_INIT_ZEROS,
     RELUCL_INIT_CONSTANT,       /* value */
-    RELUCL_INIT_UNIFORM,        /* U(-value, value) */
-    RELUCL_INIT_NORMAL,         /* N(0, value^2) */
+    RELUCL_INIT_UNIFORM,        /* U[-value, value), value >= 0 */
+    RELUCL_INIT_NORMAL,         /* N(0, value^2), value >= 0 */
     RELUCL_INIT_HE_NORMAL,      /* N(0, 2 / fan_in): Kaiming for ReLU */
-    RELUCL_INIT_HE_UNIFORM,     /* U(-sqrt(6 / fan_in), +) */
-    RELUCL_INIT_XAVIER_NORMAL,  /* N(0, 2 / (fan_in + fan_out)) */
-    RELUCL_INIT_XAVIER_UNIFORM  /* U(-sqrt(6 / (fan_in + fan_out)), +) */
+    RELUCL_INIT_HE_UNIFORM,     /* U[-sqrt(6 / fan_in), +) */
+    RELUCL_INIT_XAVIER_NORMAL,  /* N(0, 2 / (fan_in + fan_out)); both fans > 0 */
+    RELUCL_INIT_XAVIER_UNIFORM  /* U[-sqrt(6 / (fan_in + fan_out)), +); both fans > 0 */
 } relucl_init_kind;
 
+/* Element i of a tensor takes lane i % 4 of the Philox block with counter
+ * {i / 4 (64 bits), stream (64 bits)} and key seed: it depends on (seed, stream, i) only.
+ * Uniform values are (w >> 8) * 2^-24 scaled; normal values use Box-Muller on word pairs. */
 typedef struct relucl_init {
     relucl_init_kind kind;
-    float value;
-    size_t fan_in, fan_out;
-    unsigned long long seed; /* element i uses Philox counter i, key from seed and stream */
-    unsigned long long stream;
+    float value;            /* CONSTANT, UNIFORM, NORMAL only */
+    size_t fan_in, fan_out; /* He and Xavier only */
+    unsigned long long seed;
+    unsigned long long stream; /* a different stream per tensor gives independent values */
 } relucl_init;
 
-/* Fills t on the device. The same init gives the same numbers on every device. */
+/* Fills t on the device. Uniform kinds give the same bits on every device; normal kinds go
+ * through log, sqrt and sin/cos, which OpenCL lets differ by a few ulp between devices. */
 RELUCL_API relucl_status relucl_init_tensor(relucl_context *ctx, const relucl_init *init,
                                             const relucl_tensor *t);
 
-/* Inverted dropout: y = x * mask / (1 - p) with mask[i] = 1 where a Philox uniform is >= p.
- * mask (same count) keeps the scale per element (0 or 1/(1-p)) for backward. y may be x. */
+/* Inverted dropout: y = x * mask with mask[i] = 1/(1-p) where element i's Philox uniform
+ * (as relucl_init_tensor maps them) is >= p, else 0; 0 <= p < 1. mask (same count) is kept for
+ * backward. y may be x; mask must not overlap x or y. A dropped NaN or Inf gives NaN (it is
+ * multiplied by 0). Use a stream no initialiser uses. */
 RELUCL_API relucl_status relucl_dropout_forward(relucl_context *ctx, float p,
                                                 unsigned long long seed, unsigned long long stream,
                                                 const relucl_tensor *x, const relucl_tensor *mask,
@@ -321,8 +327,9 @@ RELUCL_API relucl_status relucl_dropout_forward(relucl_context *ctx, float p,
 RELUCL_API relucl_status relucl_dropout_backward(relucl_context *ctx, const relucl_tensor *mask,
                                                  const relucl_tensor *dy, const relucl_tensor *dx);
 
-/* A permutation of 0..n-1 (Fisher-Yates driven by Philox), the same for the same seed and
- * epoch everywhere. perm holds n entries. */
+/* A permutation of 0..n-1, the same for the same seed and epoch everywhere: Fisher-Yates from
+ * the top, each draw an unbiased Philox word (key seed, counter {draw, epoch}) with rejection.
+ * perm holds n entries. No context, so no message: INVALID_ARGUMENT for NULL perm with n > 0. */
 RELUCL_API relucl_status relucl_shuffle(unsigned long long seed, unsigned long long epoch,
                                         size_t n, size_t *perm);
 
@@ -342,6 +349,81 @@ typedef struct relucl_idx {
 RELUCL_API relucl_status relucl_idx_load(const char *path, relucl_idx *out, char *message,
                                          size_t message_size);
 RELUCL_API void relucl_idx_free(relucl_idx *idx);
+
+/* ---- Data on the device ----------------------------------------------------------------- */
+
+/* dst row r = src row index[first + r] for every row of dst: src (rows, cols...) and dst
+ * (batch, cols...) agree past dims[0]; index holds row numbers as floats (exact to 2^24).
+ * An index out of range fills its row with NaN. Aliasing: dst must not overlap src or index.
+ * With labels: the same gather on a second pair (src_labels rows -> dst_labels), one launch;
+ * both labels tensors may be NULL. */
+RELUCL_API relucl_status relucl_gather_rows(relucl_context *ctx, const relucl_tensor *src,
+                                            const relucl_tensor *index, size_t first,
+                                            const relucl_tensor *dst,
+                                            const relucl_tensor *src_labels,
+                                            const relucl_tensor *dst_labels);
+
+/* ---- Sequential networks ----------------------------------------------------------------- */
+
+/* A sequential model of dense layers and activations, with its parameters, gradients,
+ * optimizer state and every activation buffer allocated once, for batches up to max_batch.
+ * Owns its device memory; uses (does not own) its context, which must outlive it. */
+typedef struct relucl_net relucl_net;
+
+/* spec: layer widths and activations, e.g. "784-256-relu-128-relu-10": a number after the
+ * first is a dense layer of that many units; a word is the activation after the dense layer
+ * before it: relu, leaky (slope 0.01) or leaky:A, elu or elu:A, relu6 or clipped:A, prelu
+ * (one slope per unit, starting at 0.25). A preset name may stand for a spec: "mlp" is
+ * "784-256-relu-128-relu-10". Weights get He-normal initialisation from seed (Xavier for a
+ * layer with no activation after it), biases zero; the output layer has no activation (its
+ * logits go to softmax cross-entropy). */
+RELUCL_API relucl_status relucl_net_create(relucl_context *ctx, const char *spec,
+                                           size_t max_batch, unsigned long long seed,
+                                           relucl_net **out);
+/* NULL does nothing. */
+RELUCL_API void relucl_net_destroy(relucl_net *net);
+/* The normalised spec ("784-256-relu-128-relu-10"), owned by net. */
+RELUCL_API const char *relucl_net_spec(const relucl_net *net);
+RELUCL_API size_t relucl_net_inputs(const relucl_net *net);
+RELUCL_API size_t relucl_net_outputs(const relucl_net *net);
+RELUCL_API size_t relucl_net_parameter_count(const relucl_net *net);
+
+typedef enum relucl_optimizer_kind { RELUCL_OPTIMIZER_SGD, RELUCL_OPTIMIZER_ADAM } relucl_optimizer_kind;
+typedef struct relucl_optimizer {
+    relucl_optimizer_kind kind;
+    relucl_sgd sgd;   /* used when kind is RELUCL_OPTIMIZER_SGD */
+    relucl_adam adam; /* used when kind is RELUCL_OPTIMIZER_ADAM (decoupled: AdamW) */
+} relucl_optimizer;
+/* Sets the optimizer (default: SGD, lr 0.01, no momentum). Changing its kind resets its
+ * state; changing only hyperparameters (a learning-rate schedule) keeps it. */
+RELUCL_API relucl_status relucl_net_set_optimizer(relucl_net *net, const relucl_optimizer *opt);
+
+/* One training step: forward, softmax cross-entropy against labels, backward and one
+ * optimizer update over every parameter. x is (rows, inputs) with 1 <= rows <= max_batch,
+ * labels (rows) class indices as floats. The mean loss and the correct count are added to
+ * the net's device counters; nothing is read back. */
+RELUCL_API relucl_status relucl_net_train_step(relucl_net *net, const relucl_tensor *x,
+                                               const relucl_tensor *labels);
+/* Forward only, adding loss and correct count to the counters like a training step. */
+RELUCL_API relucl_status relucl_net_evaluate(relucl_net *net, const relucl_tensor *x,
+                                             const relucl_tensor *labels);
+/* Reads and resets the counters: the mean loss per batch and the fraction of correct rows
+ * since the last call (0 and 0 when nothing ran). Waits for queued work. */
+RELUCL_API relucl_status relucl_net_take_metrics(relucl_net *net, double *mean_loss,
+                                                 double *accuracy);
+/* Logits for x (rows, inputs) into out (rows, outputs). */
+RELUCL_API relucl_status relucl_net_forward(relucl_net *net, const relucl_tensor *x,
+                                            const relucl_tensor *out);
+/* The number of optimizer steps taken so far (restored by relucl_net_load). */
+RELUCL_API unsigned long long relucl_net_steps(const relucl_net *net);
+
+/* Checkpoints: every parameter, the optimizer's kind, hyperparameters, state and step count,
+ * in the binary format documented in host/checkpoint.c, with a checksum. Saving writes a
+ * temporary file beside path and renames it over path, so a crash never leaves half a file.
+ * Loading checks everything (magic, version, spec, sizes, checksum) before it changes the net:
+ * a corrupt or mismatched file gives RELUCL_ERROR_FORMAT and leaves the net as it was. */
+RELUCL_API relucl_status relucl_net_save(relucl_net *net, const char *path);
+RELUCL_API relucl_status relucl_net_load(relucl_net *net, const char *path);
 
 #ifdef __cplusplus
 }

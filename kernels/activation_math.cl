@@ -14,7 +14,8 @@
 /* Gradients: s is x (or, where noted, y, which gives the same answer), g is dy. */
 #define RELU_G(T, s, g, a) ((s) <= (T)0.0f ? (T)0.0f : (g))
 #define LEAKY_G(T, s, g, a) ((s) > (T)0.0f ? (g) : (T)(a) * (g))
-#define ELU_GX(T, s, g, a) ((s) <= (T)0.0f ? (g) * (T)(a) * exp(s) : (g))
+/* a * exp(x) first: it is at most a, so a huge dy does not overflow early. */
+#define ELU_GX(T, s, g, a) ((s) <= (T)0.0f ? (g) * ((T)(a) * exp(s)) : (g))
 #define ELU_GY(T, s, g, a) ((s) > (T)0.0f ? (g) : (g) * ((s) + (T)(a)))
 #define IDENTITY_G(T, s, g, a) ((void)(s), (g))
 #define CLIPPED_G(T, s, g, a) (((s) <= (T)0.0f || (s) >= (T)(a)) ? (T)0.0f : (g))

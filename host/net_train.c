@@ -1,0 +1,230 @@
+/* The sequential network at work: forward, training step, metrics and the optimizer. */
+#include "net.h"
+
+#include <math.h>
+
+/* The first rows of a (max_batch, cols) activation view. */
+static relucl_tensor first_rows(const relucl_tensor *t, size_t rows) {
+    relucl_tensor v = *t;
+    v.dims[0] = rows;
+    return v;
+}
+
+static relucl_dense describe(const net_layer *l) {
+    relucl_dense d = {l->act, &l->w, &l->b, l->act.kind == RELUCL_PRELU ? &l->slope : NULL};
+    return d;
+}
+
+/* x must be (rows, inputs) with 1 <= rows <= max_batch; labels, when given, rows long. */
+static relucl_status check_batch(relucl_net *net, const char *fn, const relucl_tensor *x,
+                                 const relucl_tensor *labels, size_t *rows) {
+    relucl_context *ctx = net->ctx;
+    size_t n = 0, nl = 0;
+    relucl_status status = relucl_check_context(ctx);
+    if (status == RELUCL_OK)
+        status = relucl_check_tensor(ctx, fn, "x", x, &n);
+    if (status != RELUCL_OK)
+        return status;
+    size_t inputs = net->layers[0].in;
+    if (x->ndim != 2 || x->dims[1] != inputs || x->dims[0] == 0 || x->dims[0] > net->max_batch)
+        return relucl_fail(ctx, RELUCL_ERROR_SHAPE, fn,
+                           "x must be (rows, %zu) with 1 <= rows <= %zu; it has %zu elements "
+                           "in %d dims",
+                           inputs, net->max_batch, n, x->ndim);
+    *rows = x->dims[0];
+    if (labels && (status = relucl_check_tensor(ctx, fn, "labels", labels, &nl)) == RELUCL_OK)
+        status = relucl_check_same_count(ctx, fn, "labels", nl, "x rows", *rows);
+    return status;
+}
+
+static relucl_status forward(relucl_net *net, const char *fn, const relucl_tensor *x,
+                             size_t rows) {
+    relucl_status status = RELUCL_OK;
+    for (int i = 0; i < net->layer_count && status == RELUCL_OK; i++) {
+        const net_layer *l = &net->layers[i];
+        relucl_dense d = describe(l);
+        relucl_tensor in = i == 0 ? *x : first_rows(&net->layers[i - 1].y, rows);
+        relucl_tensor z = first_rows(&l->z, rows), y = first_rows(&l->y, rows);
+        status = relucl_dense_forward(net->ctx, &d, &in, l->keeps_z ? &z : NULL, &y);
+    }
+    (void)fn; /* the batch was checked against fn; errors past that are the ops' own */
+    return status;
+}
+
+static relucl_status loss(relucl_net *net, size_t rows, const relucl_tensor *labels,
+                          int with_gradient) {
+    const net_layer *last = &net->layers[net->layer_count - 1];
+    relucl_tensor logits = first_rows(&last->y, rows), dlogits = first_rows(&last->dy, rows);
+    relucl_status status = relucl_softmax_cross_entropy(
+        net->ctx, &logits, labels, with_gradient ? &dlogits : NULL, &net->loss, &net->correct, 1);
+    if (status == RELUCL_OK) {
+        net->batches_seen++;
+        net->rows_seen += rows;
+    }
+    return status;
+}
+
+static relucl_status backward(relucl_net *net, const relucl_tensor *x, size_t rows) {
+    relucl_status status = RELUCL_OK;
+    for (int i = net->layer_count - 1; i >= 0 && status == RELUCL_OK; i--) {
+        const net_layer *l = &net->layers[i];
+        relucl_dense d = describe(l);
+        relucl_tensor in = i == 0 ? *x : first_rows(&net->layers[i - 1].y, rows);
+        relucl_tensor z = first_rows(&l->z, rows), y = first_rows(&l->y, rows);
+        relucl_tensor dy = first_rows(&l->dy, rows);
+        relucl_tensor dx = i == 0 ? dy : first_rows(&net->layers[i - 1].dy, rows);
+        relucl_dense_grads grads = {&l->dw, &l->db,
+                                    l->act.kind == RELUCL_PRELU ? &l->dslope : NULL, 0};
+        status = relucl_dense_backward(net->ctx, &d, &in, l->keeps_z ? &z : NULL, &y, &dy,
+                                       i == 0 ? NULL : &dx, &grads);
+    }
+    return status;
+}
+
+/* One kernel updates every parameter: they all live in one buffer. */
+static relucl_status update(relucl_net *net) {
+    if (net->opt.kind == RELUCL_OPTIMIZER_ADAM)
+        return relucl_adam_step(net->ctx, &net->opt.adam, (long)net->steps + 1, &net->all_params,
+                                &net->all_grads, &net->moment1, &net->moment2);
+    return relucl_sgd_step(net->ctx, &net->opt.sgd, &net->all_params, &net->all_grads,
+                           net->opt.sgd.momentum > 0.0f ? &net->moment1 : NULL);
+}
+
+relucl_status relucl_net_train_step(relucl_net *net, const relucl_tensor *x,
+                                    const relucl_tensor *labels) {
+    static const char fn[] = "relucl_net_train_step";
+    size_t rows = 0;
+    if (!net)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    relucl_status status = check_batch(net, fn, x, labels, &rows);
+    if (status == RELUCL_OK && !labels)
+        status = relucl_fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "labels is NULL");
+    if (status == RELUCL_OK)
+        status = forward(net, fn, x, rows);
+    if (status == RELUCL_OK)
+        status = loss(net, rows, labels, 1);
+    if (status == RELUCL_OK)
+        status = backward(net, x, rows);
+    if (status == RELUCL_OK)
+        status = update(net);
+    if (status == RELUCL_OK)
+        net->steps++;
+    return status;
+}
+
+relucl_status relucl_net_evaluate(relucl_net *net, const relucl_tensor *x,
+                                  const relucl_tensor *labels) {
+    static const char fn[] = "relucl_net_evaluate";
+    size_t rows = 0;
+    if (!net)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    relucl_status status = check_batch(net, fn, x, labels, &rows);
+    if (status == RELUCL_OK && !labels)
+        status = relucl_fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "labels is NULL");
+    if (status == RELUCL_OK)
+        status = forward(net, fn, x, rows);
+    return status == RELUCL_OK ? loss(net, rows, labels, 0) : status;
+}
+
+relucl_status relucl_net_forward(relucl_net *net, const relucl_tensor *x,
+                                 const relucl_tensor *out) {
+    static const char fn[] = "relucl_net_forward";
+    size_t rows = 0, n = 0;
+    if (!net)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    relucl_status status = check_batch(net, fn, x, NULL, &rows);
+    if (status == RELUCL_OK)
+        status = relucl_check_tensor(net->ctx, fn, "out", out, &n);
+    if (status == RELUCL_OK)
+        status = relucl_check_same_count(net->ctx, fn, "out", n, "rows x outputs",
+                                         rows * relucl_net_outputs(net));
+    if (status == RELUCL_OK)
+        status = forward(net, fn, x, rows);
+    if (status != RELUCL_OK)
+        return status;
+    const net_layer *last = &net->layers[net->layer_count - 1];
+    cl_int err = clEnqueueCopyBuffer(net->ctx->queue, last->y.buffer, out->buffer,
+                                     last->y.offset * sizeof(float), out->offset * sizeof(float),
+                                     n * sizeof(float), 0, NULL, NULL);
+    return err == CL_SUCCESS ? RELUCL_OK : relucl_fail_cl(net->ctx, fn, "clEnqueueCopyBuffer", err);
+}
+
+relucl_status relucl_net_take_metrics(relucl_net *net, double *mean_loss, double *accuracy) {
+    static const char fn[] = "relucl_net_take_metrics";
+    if (!net)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    relucl_status status = relucl_check_context(net->ctx);
+    if (status != RELUCL_OK)
+        return status;
+    if (!mean_loss || !accuracy)
+        return relucl_fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "%s is NULL",
+                           mean_loss ? "accuracy" : "mean_loss");
+    float sums[2];
+    relucl_tensor both = {net->counters, 0, 1, {2, 1, 1, 1}};
+    status = relucl_tensor_read(net->ctx, &both, sums);
+    if (status == RELUCL_OK)
+        status = relucl_tensor_fill(net->ctx, &both, 0.0f);
+    if (status != RELUCL_OK)
+        return status;
+    *mean_loss = net->batches_seen ? (double)sums[0] / (double)net->batches_seen : 0.0;
+    *accuracy = net->rows_seen ? (double)sums[1] / (double)net->rows_seen : 0.0;
+    net->batches_seen = net->rows_seen = 0;
+    return RELUCL_OK;
+}
+
+static int in_unit_interval(float v) { return v >= 0.0f && v < 1.0f; }
+
+/* Checked here in full so a bad setting fails now, not half-way through a training step. */
+static relucl_status check_optimizer(relucl_context *ctx, const char *fn,
+                                     const relucl_optimizer *opt) {
+    if (opt->kind == RELUCL_OPTIMIZER_SGD) {
+        const relucl_sgd *s = &opt->sgd;
+        if (!(isfinite(s->lr) && s->lr >= 0.0f))
+            return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "opt->sgd.lr is %g",
+                               (double)s->lr);
+        if (!in_unit_interval(s->momentum))
+            return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                               "opt->sgd.momentum is %g, not in [0, 1)", (double)s->momentum);
+        if (!(isfinite(s->weight_decay) && s->weight_decay >= 0.0f))
+            return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                               "opt->sgd.weight_decay is %g", (double)s->weight_decay);
+        if (s->nesterov && !(s->momentum > 0.0f))
+            return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                               "opt->sgd.nesterov needs momentum > 0");
+        return RELUCL_OK;
+    }
+    if (opt->kind == RELUCL_OPTIMIZER_ADAM) {
+        const relucl_adam *a = &opt->adam;
+        if (!(isfinite(a->lr) && a->lr >= 0.0f) || !in_unit_interval(a->beta1) ||
+            !in_unit_interval(a->beta2) || !(isfinite(a->eps) && a->eps > 0.0f) ||
+            !(isfinite(a->weight_decay) && a->weight_decay >= 0.0f))
+            return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                               "opt->adam: lr %g, beta1 %g, beta2 %g, eps %g, weight_decay %g: "
+                               "need lr >= 0, betas in [0, 1), eps > 0, weight_decay >= 0",
+                               (double)a->lr, (double)a->beta1, (double)a->beta2, (double)a->eps,
+                               (double)a->weight_decay);
+        return RELUCL_OK;
+    }
+    return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "opt->kind %d is unknown",
+                       (int)opt->kind);
+}
+
+relucl_status relucl_net_set_optimizer(relucl_net *net, const relucl_optimizer *opt) {
+    static const char fn[] = "relucl_net_set_optimizer";
+    if (!net)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    relucl_status status = relucl_check_context(net->ctx);
+    if (status == RELUCL_OK && !opt)
+        status = relucl_fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "opt is NULL");
+    if (status == RELUCL_OK)
+        status = check_optimizer(net->ctx, fn, opt);
+    if (status != RELUCL_OK)
+        return status;
+    if (opt->kind != net->opt.kind) { /* new state for a new kind of optimizer */
+        relucl_tensor state = {net->state, 0, 1, {2 * net->param_count, 1, 1, 1}};
+        if ((status = relucl_tensor_fill(net->ctx, &state, 0.0f)) != RELUCL_OK)
+            return status;
+    }
+    net->opt = *opt;
+    return RELUCL_OK;
+}

@@ -1,0 +1,99 @@
+/* Optimizer steps with PyTorch's semantics (torch.optim.SGD, Adam, AdamW), one kernel launch
+ * per parameter tensor.
+ *
+ * Each tensor is (buffer, element offset). A work-item updates four elements with vload4 /
+ * vstore4 (float alignment suffices, so any offset works); the n % 4 tail elements get one
+ * work-item each after the vector items. The options arrive as flags so that, as in PyTorch, a
+ * zero weight decay or momentum is skipped rather than multiplied in (0 * Inf would be NaN). */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* flags, set by host/optim.c */
+#define WEIGHT_DECAY 1 /* SGD, Adam: g += wd * p */
+#define MOMENTUM 2     /* SGD: v = momentum * v + g; g = v */
+#define NESTEROV 4     /* SGD: g += momentum * v instead */
+#define DECOUPLED 8    /* AdamW: p *= decay before the step */
+
+/* SGD on values of type T (float or float4). */
+#define SGD_BODY(T, p, g, v)                                                                   \
+    do {                                                                                       \
+        if (flags & WEIGHT_DECAY)                                                              \
+            g = g + wd * p;                                                                    \
+        if (flags & MOMENTUM) {                                                                \
+            v = momentum * v + g;                                                              \
+            g = (flags & NESTEROV) ? g + momentum * v : v;                                     \
+        }                                                                                      \
+        p = p - lr * g;                                                                        \
+    } while (0)
+
+/* velocity is ignored (and may be any buffer) without MOMENTUM. */
+kernel void sgd_step(global float *param, ulong po, global const float *grad, ulong go,
+                     global float *velocity, ulong vo, ulong n, float lr, float momentum,
+                     float wd, int flags) {
+    size_t i = get_global_id(0), n4 = n / 4;
+    param += po;
+    grad += go;
+    velocity += vo;
+    if (i < n4) {
+        float4 p = vload4(i, param), g = vload4(i, grad), v = (float4)(0.0f);
+        if (flags & MOMENTUM)
+            v = vload4(i, velocity);
+        SGD_BODY(float4, p, g, v);
+        vstore4(p, i, param);
+        if (flags & MOMENTUM)
+            vstore4(v, i, velocity);
+    } else {
+        size_t j = 4 * n4 + (i - n4);
+        if (j >= n)
+            return;
+        float p = param[j], g = grad[j], v = 0.0f;
+        if (flags & MOMENTUM)
+            v = velocity[j];
+        SGD_BODY(float, p, g, v);
+        param[j] = p;
+        if (flags & MOMENTUM)
+            velocity[j] = v;
+    }
+}
+
+/* Adam as PyTorch writes it: step_size = lr / (1 - beta1^t) and bc2_sqrt = sqrt(1 - beta2^t)
+ * come from the host (computed in double); decay is 1 - lr * wd for AdamW.
+ *   p = p - step_size * (m / (sqrt(v) / bc2_sqrt + eps)) */
+#define ADAM_BODY(T, p, g, m, v)                                                               \
+    do {                                                                                       \
+        if (flags & DECOUPLED)                                                                 \
+            p = p * decay;                                                                     \
+        else if (flags & WEIGHT_DECAY)                                                         \
+            g = g + wd * p;                                                                    \
+        m = beta1 * m + (1.0f - beta1) * g;                                                    \
+        v = beta2 * v + (1.0f - beta2) * (g * g);                                              \
+        T denom = sqrt(v) / bc2_sqrt + eps;                                                    \
+        p = p - step_size * (m / denom);                                                       \
+    } while (0)
+
+kernel void adam_step(global float *param, ulong po, global const float *grad, ulong go,
+                      global float *mom1, ulong mo, global float *mom2, ulong vo, ulong n,
+                      float step_size, float bc2_sqrt, float beta1, float beta2, float eps,
+                      float wd, float decay, int flags) {
+    size_t i = get_global_id(0), n4 = n / 4;
+    param += po;
+    grad += go;
+    mom1 += mo;
+    mom2 += vo;
+    if (i < n4) {
+        float4 p = vload4(i, param), g = vload4(i, grad), m = vload4(i, mom1),
+               v = vload4(i, mom2);
+        ADAM_BODY(float4, p, g, m, v);
+        vstore4(p, i, param);
+        vstore4(m, i, mom1);
+        vstore4(v, i, mom2);
+    } else {
+        size_t j = 4 * n4 + (i - n4);
+        if (j >= n)
+            return;
+        float p = param[j], g = grad[j], m = mom1[j], v = mom2[j];
+        ADAM_BODY(float, p, g, m, v);
+        param[j] = p;
+        mom1[j] = m;
+        mom2[j] = v;
+    }
+}

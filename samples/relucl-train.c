@@ -1,0 +1,491 @@
+/*
+ * relucl-train: trains a ReLU network on Fashion-MNIST, on the device.
+ *
+ * Both data sets are uploaded once. Every batch is gathered on the device through a shuffled
+ * index, so per batch the host only enqueues work; metrics are read back once per epoch.
+ * With no options it runs the reference recipe: MLP 784-256-128-10 with ReLU, batch 128,
+ * SGD with momentum 0.9, learning rate 0.05, 10 epochs.
+ * Exit status: 0 done, 1 failure (no data set, a device or file error), 2 bad options.
+ */
+#include <relucl.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+#define MAX_PATH 4096
+
+typedef struct options {
+    const char *model, *optimizer, *device, *data, *checkpoint, *resume, *metrics;
+    unsigned long long epochs, batch, seed, limit_train, limit_test;
+    double lr, momentum, weight_decay; /* lr 0: the optimizer's default */
+} options;
+
+typedef struct split {
+    relucl_tensor images, labels; /* (n, inputs) and (n) class indices, as floats */
+    size_t n;
+} split;
+
+typedef struct record { /* one epoch: a line of output and a row of the CSV */
+    int known;
+    double train_loss, train_acc, test_loss, test_acc, seconds, rate;
+} record;
+
+typedef struct trainer {
+    relucl_context *ctx;
+    relucl_net *net;
+    relucl_idx idx[4]; /* train images, train labels, test images, test labels */
+    split train, test;
+    relucl_tensor order, identity; /* row numbers: shuffled training rows, 0..n-1 test rows */
+    relucl_tensor x, y;            /* one gathered batch: (batch, inputs) and (batch) */
+    size_t batch, *perm;
+    float *order_host;
+} trainer;
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: relucl-train [options]\n"
+               "  --model SPEC       layers such as 784-256-relu-128-relu-10, or a preset (mlp)\n"
+               "  --epochs N         train until epoch N, resumed epochs included (10)\n"
+               "  --batch N          batch size (128)\n"
+               "  --optimizer NAME   sgd (with momentum), adam or adamw (sgd)\n"
+               "  --lr X             learning rate (0.05 for sgd, 0.001 for adam and adamw)\n"
+               "  --momentum X       SGD momentum (0.9)\n"
+               "  --weight-decay X   weight decay (0)\n"
+               "  --seed N           seed of the initial weights and the shuffling (1)\n"
+               "  --device SPEC      gpu, cpu, accelerator, P:D or part of a name (relucl-info)\n"
+               "  --data DIR         the Fashion-MNIST IDX files (" DEFAULT_DATA ")\n"
+               "  --checkpoint PATH  save the net there after every epoch\n"
+               "  --resume PATH      load a checkpoint, then continue after its last epoch\n"
+               "                     with the options given here\n"
+               "  --metrics PATH     per-epoch CSV, rewritten every epoch\n"
+               "                     (relucl-train-metrics.csv)\n"
+               "  --limit-train N    use only the first N training images\n"
+               "  --limit-test N     use only the first N test images\n");
+}
+
+/* ---- Options ----------------------------------------------------------------------------- */
+
+static int parse_whole(const char *name, const char *text, unsigned long long lo,
+                       unsigned long long hi, unsigned long long *out) {
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (!isdigit((unsigned char)text[0]) || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "relucl-train: --%s: '%s' is not a whole number from %llu to %llu\n",
+                name, text, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static int parse_real(const char *name, const char *text, double lo, double hi, double *out) {
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (end == text || *end || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "relucl-train: --%s: '%s' is not a number from %g to %g\n", name, text,
+                lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static int set_option(options *o, const char *name, const char *v) {
+    if (!strcmp(name, "model"))
+        o->model = v;
+    else if (!strcmp(name, "optimizer"))
+        o->optimizer = v;
+    else if (!strcmp(name, "device"))
+        o->device = v;
+    else if (!strcmp(name, "data"))
+        o->data = v;
+    else if (!strcmp(name, "checkpoint"))
+        o->checkpoint = v;
+    else if (!strcmp(name, "resume"))
+        o->resume = v;
+    else if (!strcmp(name, "metrics"))
+        o->metrics = v;
+    else if (!strcmp(name, "epochs"))
+        return parse_whole(name, v, 0, 1000000, &o->epochs);
+    else if (!strcmp(name, "batch"))
+        return parse_whole(name, v, 1, 65536, &o->batch);
+    else if (!strcmp(name, "seed"))
+        return parse_whole(name, v, 0, ~0ull, &o->seed);
+    else if (!strcmp(name, "limit-train"))
+        return parse_whole(name, v, 1, 1u << 24, &o->limit_train);
+    else if (!strcmp(name, "limit-test"))
+        return parse_whole(name, v, 1, 1u << 24, &o->limit_test);
+    else if (!strcmp(name, "lr"))
+        return parse_real(name, v, 1e-9, 10.0, &o->lr);
+    else if (!strcmp(name, "momentum"))
+        return parse_real(name, v, 0.0, 0.999, &o->momentum);
+    else if (!strcmp(name, "weight-decay"))
+        return parse_real(name, v, 0.0, 1.0, &o->weight_decay);
+    else {
+        fprintf(stderr, "relucl-train: unknown option '--%s' (see --help)\n", name);
+        return 0;
+    }
+    return 1;
+}
+
+/* Returns -1 to go on, else the exit status. Takes "--name VALUE" and "--name=VALUE". */
+static int parse_options(int argc, char **argv, options *o) {
+    *o = (options){"mlp", "sgd", NULL, DEFAULT_DATA, NULL, NULL, "relucl-train-metrics.csv",
+                   10, 128, 1, 1u << 24, 1u << 24, 0.0, 0.9, 0.0};
+    for (int i = 1; i < argc; i++) {
+        char name[32];
+        const char *arg = argv[i], *eq = strchr(arg, '=');
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (strncmp(arg, "--", 2) || len - 2 >= sizeof name) {
+            fprintf(stderr, "relucl-train: unexpected argument '%s' (see --help)\n", arg);
+            return 2;
+        }
+        memcpy(name, arg + 2, len - 2);
+        name[len - 2] = '\0';
+        const char *value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+        if (!value) {
+            fprintf(stderr, "relucl-train: --%s needs a value\n", name);
+            return 2;
+        }
+        if (!set_option(o, name, value))
+            return 2;
+    }
+    if (strcmp(o->optimizer, "sgd") && strcmp(o->optimizer, "adam") &&
+        strcmp(o->optimizer, "adamw")) {
+        fprintf(stderr, "relucl-train: --optimizer: '%s' is not sgd, adam or adamw\n",
+                o->optimizer);
+        return 2;
+    }
+    if (o->lr == 0.0)
+        o->lr = strcmp(o->optimizer, "sgd") ? 0.001 : 0.05;
+    return -1;
+}
+
+/* ---- Set-up ------------------------------------------------------------------------------ */
+
+static int check(relucl_context *ctx, relucl_status s, const char *what) {
+    if (s == RELUCL_OK)
+        return 1;
+    fflush(stdout); /* keep the report and the error in order */
+    fprintf(stderr, "\nrelucl-train: %s: %s: %s\n", what, relucl_status_name(s),
+            relucl_context_error(ctx));
+    return 0;
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int load_idx(const char *dir, const char *file, relucl_idx *out) {
+    char path[MAX_PATH], message[1024] = "";
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (access(path, F_OK) != 0) {
+        fprintf(stderr, "relucl-train: %s: no such file; Fashion-MNIST comes with the Debian "
+                        "package dataset-fashion-mnist (or give its directory with --data)\n",
+                path);
+        return 0;
+    }
+    relucl_status s = relucl_idx_load(path, out, message, sizeof message);
+    if (s != RELUCL_OK)
+        fprintf(stderr, "relucl-train: %s: %s: %s\n", path, relucl_status_name(s), message);
+    return s == RELUCL_OK;
+}
+
+static int set_optimizer(trainer *t, const options *o) {
+    relucl_optimizer opt = {RELUCL_OPTIMIZER_SGD,
+                            {(float)o->lr, (float)o->momentum, (float)o->weight_decay, 0},
+                            {(float)o->lr, 0.9f, 0.999f, 1e-8f, (float)o->weight_decay, 0}};
+    if (strcmp(o->optimizer, "sgd")) {
+        opt.kind = RELUCL_OPTIMIZER_ADAM;
+        opt.adam.decoupled = !strcmp(o->optimizer, "adamw");
+    }
+    return check(t->ctx, relucl_net_set_optimizer(t->net, &opt), "relucl_net_set_optimizer");
+}
+
+/* Checks one images/labels pair against the net, converts it to floats and uploads it. */
+static int upload_split(trainer *t, const relucl_idx *images, const relucl_idx *labels,
+                        size_t limit, split *out) {
+    size_t inputs = relucl_net_inputs(t->net), classes = relucl_net_outputs(t->net);
+    if (images->ndim != 3 || images->dims[1] * images->dims[2] != inputs || labels->ndim != 1 ||
+        labels->dims[0] != images->dims[0]) {
+        fprintf(stderr, "relucl-train: expected N images of %zu pixels and N labels\n", inputs);
+        return 0;
+    }
+    size_t n = images->dims[0] < limit ? images->dims[0] : limit, dims[2] = {n, inputs};
+    float *pixels = malloc(n * inputs * sizeof *pixels), *classes_of = malloc(n * sizeof(float));
+    int ok = pixels && classes_of;
+    for (size_t i = 0; ok && i < n * inputs; i++)
+        pixels[i] = (float)images->data[i] / 255.0f;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (labels->data[i] >= classes) {
+            fprintf(stderr, "relucl-train: label %u, but the model has %zu classes\n",
+                    labels->data[i], classes);
+            ok = 0;
+        }
+        classes_of[i] = (float)labels->data[i];
+    }
+    if (!pixels || !classes_of)
+        fprintf(stderr, "relucl-train: out of host memory\n");
+    out->n = n;
+    ok = ok && check(t->ctx, relucl_tensor_create(t->ctx, 2, dims, &out->images), "images") &&
+         check(t->ctx, relucl_tensor_write(t->ctx, &out->images, pixels), "images") &&
+         check(t->ctx, relucl_tensor_create(t->ctx, 1, dims, &out->labels), "labels") &&
+         check(t->ctx, relucl_tensor_write(t->ctx, &out->labels, classes_of), "labels");
+    free(pixels);
+    free(classes_of);
+    return ok;
+}
+
+/* The index tensors and the batch buffers. The test index (0..n-1) is written once. */
+static int make_buffers(trainer *t) {
+    size_t n = t->train.n, m = t->test.n, dims[2] = {t->batch, relucl_net_inputs(t->net)};
+    t->perm = malloc(n * sizeof *t->perm);
+    t->order_host = malloc((n > m ? n : m) * sizeof *t->order_host);
+    if (!t->perm || !t->order_host) {
+        fprintf(stderr, "relucl-train: out of host memory\n");
+        return 0;
+    }
+    for (size_t i = 0; i < m; i++)
+        t->order_host[i] = (float)i;
+    return check(t->ctx, relucl_tensor_create(t->ctx, 1, &n, &t->order), "order") &&
+           check(t->ctx, relucl_tensor_create(t->ctx, 1, &m, &t->identity), "identity") &&
+           check(t->ctx, relucl_tensor_write(t->ctx, &t->identity, t->order_host), "identity") &&
+           check(t->ctx, relucl_tensor_create(t->ctx, 2, dims, &t->x), "batch") &&
+           check(t->ctx, relucl_tensor_create(t->ctx, 1, dims, &t->y), "batch");
+}
+
+/* Returns the exit status: 0 when the context, the net and the device data are ready. */
+static int setup(trainer *t, const options *o) {
+    char message[1024] = "";
+    relucl_status s = relucl_context_create_ex(o->device, &t->ctx, message, sizeof message);
+    if (s != RELUCL_OK) {
+        fprintf(stderr, "relucl-train: %s: %s\n", relucl_status_name(s), message);
+        return 1;
+    }
+    s = relucl_net_create(t->ctx, o->model, t->batch, o->seed, &t->net);
+    if (!check(t->ctx, s, "--model"))
+        return s == RELUCL_ERROR_INVALID_ARGUMENT ? 2 : 1;
+    if (!upload_split(t, &t->idx[0], &t->idx[1], (size_t)o->limit_train, &t->train) ||
+        !upload_split(t, &t->idx[2], &t->idx[3], (size_t)o->limit_test, &t->test) ||
+        !make_buffers(t))
+        return 1;
+    for (int i = 0; i < 4; i++)
+        relucl_idx_free(&t->idx[i]);
+    printf("model %s (%zu parameters), %s lr %g", relucl_net_spec(t->net),
+           relucl_net_parameter_count(t->net), o->optimizer, o->lr);
+    if (!strcmp(o->optimizer, "sgd"))
+        printf(" momentum %g", o->momentum);
+    printf(" weight decay %g, batch %zu\n%zu training and %zu test images on %s\n",
+           o->weight_decay, t->batch, t->train.n, t->test.n, relucl_context_device_name(t->ctx));
+    return 0;
+}
+
+/* ---- Training ---------------------------------------------------------------------------- */
+
+typedef struct progress {
+    size_t epoch, epochs;
+    double start, shown, interval;
+    int tty;
+} progress;
+
+/* Redraws the progress line when its interval has passed. It waits for the queue first, so
+ * the rate counts finished samples (and the host never runs far ahead of the device). */
+static int show_progress(progress *p, relucl_context *ctx, size_t done, size_t n) {
+    if (now() - p->shown < p->interval || done == n)
+        return 1;
+    if (!check(ctx, relucl_context_finish(ctx), "relucl_context_finish"))
+        return 0;
+    p->shown = now();
+    double rate = (double)done / (p->shown - p->start);
+    if (p->tty) {
+        char bar[31];
+        size_t filled = 30 * done / n;
+        memset(bar, '#', filled);
+        memset(bar + filled, '.', 30 - filled);
+        bar[30] = '\0';
+        fprintf(stderr, "\repoch %zu/%zu [%s] %3zu%%  %.0f samples/s ", p->epoch, p->epochs, bar,
+                100 * done / n, rate);
+    } else {
+        fprintf(stderr, "epoch %zu/%zu  %zu%%  %.0f samples/s\n", p->epoch, p->epochs,
+                100 * done / n, rate);
+    }
+    return 1;
+}
+
+/* Gathers rows first.. of s, in the order of index, into views of the batch buffers. */
+static int gather(trainer *t, const split *s, const relucl_tensor *index, size_t first,
+                  relucl_tensor *x, relucl_tensor *y) {
+    *x = t->x;
+    *y = t->y;
+    x->dims[0] = y->dims[0] = s->n - first < t->batch ? s->n - first : t->batch;
+    return check(t->ctx, relucl_gather_rows(t->ctx, &s->images, index, first, x, &s->labels, y),
+                 "relucl_gather_rows");
+}
+
+static int train_epoch(trainer *t, const options *o, size_t epoch, record *r) {
+    size_t n = t->train.n;
+    progress p = {epoch + 1, (size_t)o->epochs, now(), now(), isatty(2) ? 0.1 : 10.0, isatty(2)};
+    relucl_tensor x, y;
+    int ok = check(t->ctx, relucl_shuffle(o->seed, epoch, n, t->perm), "relucl_shuffle");
+    for (size_t i = 0; ok && i < n; i++)
+        t->order_host[i] = (float)t->perm[i];
+    ok = ok && check(t->ctx, relucl_tensor_write(t->ctx, &t->order, t->order_host), "order");
+    for (size_t first = 0; ok && first < n; first += t->batch)
+        ok = gather(t, &t->train, &t->order, first, &x, &y) &&
+             check(t->ctx, relucl_net_train_step(t->net, &x, &y), "relucl_net_train_step") &&
+             show_progress(&p, t->ctx, first + x.dims[0], n);
+    ok = ok && check(t->ctx, relucl_net_take_metrics(t->net, &r->train_loss, &r->train_acc),
+                     "relucl_net_take_metrics");
+    r->seconds = now() - p.start;
+    r->rate = (double)n / r->seconds;
+    if (p.tty)
+        fprintf(stderr, "\r%78s\r", "");
+    return ok;
+}
+
+static int evaluate(trainer *t, double *loss, double *accuracy) {
+    relucl_tensor x, y;
+    int ok = 1;
+    for (size_t first = 0; ok && first < t->test.n; first += t->batch)
+        ok = gather(t, &t->test, &t->identity, first, &x, &y) &&
+             check(t->ctx, relucl_net_evaluate(t->net, &x, &y), "relucl_net_evaluate");
+    return ok && check(t->ctx, relucl_net_take_metrics(t->net, loss, accuracy),
+                       "relucl_net_take_metrics");
+}
+
+/* ---- Metrics file ------------------------------------------------------------------------ */
+
+/* Writes path.tmp and renames it over path: a reader never sees half a file. */
+static int write_metrics(const char *path, const record *rows, size_t count) {
+    char tmp[MAX_PATH];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int ok = f != NULL;
+    if (f) {
+        fprintf(f, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
+                   "samples_per_second\n");
+        for (size_t i = 0; i < count; i++)
+            if (rows[i].known)
+                fprintf(f, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", i + 1, rows[i].train_loss,
+                        rows[i].train_acc, rows[i].test_loss, rows[i].test_acc, rows[i].seconds,
+                        rows[i].rate);
+        ok = !ferror(f);
+        ok = fclose(f) == 0 && ok;
+    }
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "relucl-train: %s: %s\n", ok ? path : tmp, strerror(errno));
+        remove(tmp);
+        return 0;
+    }
+    return 1;
+}
+
+/* On --resume: the rows of epochs 1..count already in the CSV, kept when it is rewritten. */
+static void read_metrics(const char *path, record *rows, size_t count) {
+    FILE *f = fopen(path, "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long long e = 0;
+        record r = {1, 0, 0, 0, 0, 0, 0};
+        if (sscanf(line, "%llu,%lf,%lf,%lf,%lf,%lf,%lf", &e, &r.train_loss, &r.train_acc,
+                   &r.test_loss, &r.test_acc, &r.seconds, &r.rate) == 7 &&
+            e >= 1 && e <= count)
+            rows[e - 1] = r;
+    }
+    if (f)
+        fclose(f);
+}
+
+/* ---- Main -------------------------------------------------------------------------------- */
+
+/* Loads a checkpoint; *start becomes the number of epochs it has done. */
+static int resume(trainer *t, const options *o, record *rows, size_t *start) {
+    size_t per_epoch = (t->train.n + t->batch - 1) / t->batch;
+    *start = 0;
+    if (!o->resume)
+        return 1;
+    if (!check(t->ctx, relucl_net_load(t->net, o->resume), "relucl_net_load"))
+        return 0;
+    unsigned long long steps = relucl_net_steps(t->net);
+    if (steps % per_epoch)
+        fprintf(stderr, "relucl-train: note: %llu steps is not a whole number of epochs of %zu "
+                        "batches; continuing after the last whole one\n",
+                steps, per_epoch);
+    *start = (size_t)(steps / per_epoch);
+    read_metrics(o->metrics, rows, *start < o->epochs ? *start : (size_t)o->epochs);
+    printf("resumed from %s after epoch %zu (%llu steps)\n", o->resume, *start, steps);
+    return 1;
+}
+
+static int train(trainer *t, const options *o, record *rows, size_t start) {
+    for (size_t e = start; e < o->epochs; e++) {
+        record *r = &rows[e];
+        if (!train_epoch(t, o, e, r) || !evaluate(t, &r->test_loss, &r->test_acc))
+            return 0;
+        r->known = 1;
+        printf("epoch %zu/%zu  train loss %.4f acc %.4f  test loss %.4f acc %.4f  %.1f s  %.0f "
+               "samples/s\n",
+               e + 1, (size_t)o->epochs, r->train_loss, r->train_acc, r->test_loss, r->test_acc,
+               r->seconds, r->rate);
+        fflush(stdout);
+        if ((o->checkpoint &&
+             !check(t->ctx, relucl_net_save(t->net, o->checkpoint), "relucl_net_save")) ||
+            !write_metrics(o->metrics, rows, e + 1))
+            return 0;
+    }
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    options o;
+    int status = parse_options(argc, argv, &o);
+    if (status >= 0)
+        return status;
+
+    trainer t = {0};
+    static const char *files[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                   "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
+    record *rows = calloc((size_t)o.epochs + 1, sizeof *rows);
+    size_t start = 0;
+    double loss = 0, accuracy = 0;
+    t.batch = (size_t)o.batch;
+    status = rows ? 0 : 1;
+    for (int i = 0; i < 4 && status == 0; i++)
+        status = load_idx(o.data, files[i], &t.idx[i]) ? 0 : 1;
+    if (status == 0)
+        status = setup(&t, &o);
+    if (status == 0)
+        status = resume(&t, &o, rows, &start) && set_optimizer(&t, &o) &&
+                         train(&t, &o, rows, start) && evaluate(&t, &loss, &accuracy)
+                     ? 0
+                     : 1;
+    if (status == 0)
+        printf("final test accuracy %.4f (loss %.4f) on %s\n", accuracy, loss,
+               relucl_context_device_name(t.ctx));
+
+    relucl_tensor *tensors[] = {&t.train.images, &t.train.labels, &t.test.images, &t.test.labels,
+                                &t.order, &t.identity, &t.x, &t.y};
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++)
+        relucl_tensor_release(tensors[i]);
+    for (int i = 0; i < 4; i++)
+        relucl_idx_free(&t.idx[i]);
+    relucl_net_destroy(t.net);
+    relucl_context_destroy(t.ctx);
+    free(t.perm);
+    free(t.order_host);
+    free(rows);
+    return status;
+}

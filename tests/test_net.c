@@ -1,0 +1,242 @@
+/* Sequential networks: specs, a gradient check through the whole net, and training that
+ * really learns (synthetic clusters, and a Fashion-MNIST subset when it is installed). */
+#include "support.h"
+
+#include "net.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_specs_and_presets(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    relucl_net *net = NULL;
+    assert_int_equal(relucl_net_create(ctx, "mlp", 4, 1, &net), RELUCL_OK);
+    assert_string_equal(relucl_net_spec(net), "784-256-relu-128-relu-10");
+    assert_int_equal(relucl_net_inputs(net), 784);
+    assert_int_equal(relucl_net_outputs(net), 10);
+    assert_int_equal(relucl_net_parameter_count(net), 784 * 256 + 256 + 256 * 128 + 128 + 1290);
+    relucl_net_destroy(net);
+    assert_int_equal(relucl_net_create(ctx, "5-4-leaky:0.2-3-prelu-2-elu-2", 4, 1, &net),
+                     RELUCL_OK);
+    assert_string_equal(relucl_net_spec(net), "5-4-leaky:0.2-3-prelu:0.25-2-elu:1-2");
+    relucl_net_destroy(net);
+
+    const char *bad[] = {"relu-10", "784", "784-0-10", "784-10-bogus", "784-10-leaky:x",
+                         "784-relu-10", "784-10-relu-relu"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        net = (relucl_net *)&net;
+        relucl_net *const before = net;
+        assert_int_equal(relucl_net_create(ctx, bad[i], 4, 1, &net),
+                         RELUCL_ERROR_INVALID_ARGUMENT);
+        assert_ptr_equal(net, before);
+        assert_true(support_error_mentions("spec"));
+    }
+    assert_int_equal(relucl_net_create(ctx, "4-2", 0, 1, &net), RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_true(support_error_mentions("max_batch"));
+    relucl_net_destroy(NULL);
+}
+
+/* Points around `classes` centres in `dims` dimensions, labelled by centre. */
+static void clusters(float *x, float *labels, size_t n, size_t dims, size_t classes,
+                     uint64_t seed) {
+    support_rng rng = support_rng_make(seed);
+    float centres[8 * 64];
+    for (size_t i = 0; i < classes * dims; i++)
+        centres[i] = support_rng_float(&rng, -1, 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t c = support_rng_below(&rng, classes);
+        labels[i] = (float)c;
+        for (size_t d = 0; d < dims; d++)
+            x[i * dims + d] = centres[c * dims + d] + support_rng_float(&rng, -0.6f, 0.6f);
+    }
+}
+
+/* Trains spec on clustered data; returns first and last mean loss over 10 batches. */
+static void train_clusters(const char *spec, const relucl_optimizer *opt, double *first,
+                           double *last, double *accuracy) {
+    enum { N = 512, DIMS = 12, CLASSES = 4, BATCH = 32 };
+    relucl_context *ctx = support_ctx();
+    float x[N * DIMS], labels[N];
+    clusters(x, labels, N, DIMS, CLASSES, 3);
+    cl_mem bx = support_buffer_from(x, N * DIMS), bl = support_buffer_from(labels, N);
+    relucl_net *net = NULL;
+    assert_int_equal(relucl_net_create(ctx, spec, BATCH, 7, &net), RELUCL_OK);
+    assert_int_equal(relucl_net_set_optimizer(net, opt), RELUCL_OK);
+    for (int epoch = 0; epoch < 8; epoch++) {
+        for (size_t b = 0; b < N / BATCH; b++) {
+            relucl_tensor xb = support_view(bx, b * BATCH * DIMS, 2, (size_t[2]){BATCH, DIMS});
+            relucl_tensor lb = support_view1(bl, b * BATCH, BATCH);
+            assert_int_equal(relucl_net_train_step(net, &xb, &lb), RELUCL_OK);
+            if ((epoch == 0 && b == 9) || (epoch == 7 && b == N / BATCH - 1)) {
+                double loss;
+                assert_int_equal(relucl_net_take_metrics(net, &loss, accuracy), RELUCL_OK);
+                *(epoch == 0 ? first : last) = loss;
+            } else if (epoch == 7 && b == N / BATCH - 11) {
+                double loss, acc;
+                assert_int_equal(relucl_net_take_metrics(net, &loss, &acc), RELUCL_OK);
+            }
+        }
+    }
+    assert_int_equal(relucl_net_steps(net), 8 * N / BATCH);
+    relucl_net_destroy(net);
+    support_buffer_release(bx);
+    support_buffer_release(bl);
+}
+
+/* Stated factor: the mean loss of the last ten batches is below a fifth of the first ten's. */
+static void test_every_activation_learns_clusters(void **state) {
+    (void)state;
+    const char *specs[] = {"12-32-relu-16-relu-4", "12-32-leaky-16-leaky:0.2-4",
+                           "12-32-elu-16-elu-4", "12-32-relu6-4", "12-32-prelu-16-prelu-4"};
+    relucl_optimizer sgd = {RELUCL_OPTIMIZER_SGD, {0.05f, 0.9f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        double first = 0, last = 0, accuracy = 0;
+        train_clusters(specs[i], &sgd, &first, &last, &accuracy);
+        printf("%-28s loss %.4f -> %.4f, accuracy %.3f\n", specs[i], first, last, accuracy);
+        assert_true(last < first / 5);
+        assert_true(accuracy > 0.95);
+    }
+    relucl_optimizer adamw = sgd;
+    adamw.kind = RELUCL_OPTIMIZER_ADAM;
+    adamw.adam = (relucl_adam){0.005f, 0.9f, 0.999f, 1e-8f, 0.01f, 1};
+    double first = 0, last = 0, accuracy = 0;
+    train_clusters(specs[0], &adamw, &first, &last, &accuracy);
+    printf("%-28s loss %.4f -> %.4f, accuracy %.3f (AdamW)\n", specs[0], first, last, accuracy);
+    assert_true(last < first / 5);
+}
+
+/* d(mean loss)/d(w) from a training step with lr 0, against central differences of the
+ * loss the net itself reports, through dense + ELU + softmax cross-entropy. */
+static void test_net_gradient_matches_finite_differences(void **state) {
+    (void)state;
+    enum { N = 8, DIMS = 6 };
+    relucl_context *ctx = support_ctx();
+    float x[N * DIMS], labels[N];
+    clusters(x, labels, N, DIMS, 3, 11);
+    cl_mem bx = support_buffer_from(x, N * DIMS), bl = support_buffer_from(labels, N);
+    relucl_tensor X = support_view(bx, 0, 2, (size_t[2]){N, DIMS}), L = support_view1(bl, 0, N);
+    relucl_net *net = NULL;
+    assert_int_equal(relucl_net_create(ctx, "6-5-elu-4-identity-3", N, 5, &net), RELUCL_OK);
+    relucl_optimizer frozen = {RELUCL_OPTIMIZER_SGD, {0.0f, 0.0f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    assert_int_equal(relucl_net_set_optimizer(net, &frozen), RELUCL_OK);
+    assert_int_equal(relucl_net_train_step(net, &X, &L), RELUCL_OK);
+    size_t count = relucl_net_parameter_count(net);
+    float *params = malloc(count * sizeof *params), *grads = malloc(count * sizeof *grads);
+    assert_int_equal(relucl_tensor_read(ctx, &net->all_params, params), RELUCL_OK);
+    assert_int_equal(relucl_tensor_read(ctx, &net->all_grads, grads), RELUCL_OK);
+    double loss, acc;
+    assert_int_equal(relucl_net_take_metrics(net, &loss, &acc), RELUCL_OK);
+    const float h = 1e-2f;
+    int checked = 0;
+    for (size_t p = 0; p < count; p += 3) {
+        double sides[2];
+        for (int s = 0; s < 2; s++) {
+            float moved = params[p] + (s ? -h : h);
+            relucl_tensor one = {net->params, p, 1, {1, 1, 1, 1}};
+            assert_int_equal(relucl_tensor_write(ctx, &one, &moved), RELUCL_OK);
+            assert_int_equal(relucl_net_evaluate(net, &X, &L), RELUCL_OK);
+            assert_int_equal(relucl_net_take_metrics(net, &sides[s], &acc), RELUCL_OK);
+        }
+        relucl_tensor one = {net->params, p, 1, {1, 1, 1, 1}};
+        assert_int_equal(relucl_tensor_write(ctx, &one, &params[p]), RELUCL_OK);
+        double fd = (sides[0] - sides[1]) / (2.0 * h);
+        if (fabs(fd - grads[p]) > 2e-3 + 2e-2 * fabs(fd))
+            fail_msg("parameter %zu: finite difference %.6g, gradient %.6g", p, fd,
+                     (double)grads[p]);
+        checked++;
+    }
+    assert_true(checked > 20);
+    free(params);
+    free(grads);
+    relucl_net_destroy(net);
+    support_buffer_release(bx);
+    support_buffer_release(bl);
+}
+
+/* 200 steps on a Fashion-MNIST subset: the mean loss of the last 40 batches must be under a
+ * third of the first two batches' (measured: 2.2 -> 0.56). */
+static void test_fashion_mnist_subset_loss_falls(void **state) {
+    (void)state;
+    const char *dir = "/usr/share/datasets/fashion-mnist";
+    relucl_idx images, labels;
+    char message[512];
+    char path[256];
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+    if (relucl_idx_load(path, &images, message, sizeof message) != RELUCL_OK) {
+        printf("skipped: %s (install dataset-fashion-mnist)\n", message);
+        skip();
+    }
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", dir);
+    assert_int_equal(relucl_idx_load(path, &labels, message, sizeof message), RELUCL_OK);
+    enum { N = 12800, BATCH = 64 };
+    relucl_context *ctx = support_ctx();
+    float *x = malloc((size_t)N * 784 * sizeof *x), *y = malloc(N * sizeof *y);
+    for (size_t i = 0; i < (size_t)N * 784; i++)
+        x[i] = images.data[i] / 255.0f;
+    for (size_t i = 0; i < N; i++)
+        y[i] = labels.data[i];
+    relucl_idx_free(&images);
+    relucl_idx_free(&labels);
+    cl_mem bx = support_buffer_from(x, (size_t)N * 784), bl = support_buffer_from(y, N);
+    relucl_net *net = NULL;
+    assert_int_equal(relucl_net_create(ctx, "mlp", BATCH, 1, &net), RELUCL_OK);
+    relucl_optimizer sgd = {RELUCL_OPTIMIZER_SGD, {0.05f, 0.9f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    assert_int_equal(relucl_net_set_optimizer(net, &sgd), RELUCL_OK);
+    double first = 0, last = 0, acc = 0;
+    for (size_t b = 0; b < N / BATCH; b++) {
+        relucl_tensor xb = support_view(bx, b * BATCH * 784, 2, (size_t[2]){BATCH, 784});
+        relucl_tensor lb = support_view1(bl, b * BATCH, BATCH);
+        assert_int_equal(relucl_net_train_step(net, &xb, &lb), RELUCL_OK);
+        if (b == 1) /* the first two batches: the untrained loss */
+            assert_int_equal(relucl_net_take_metrics(net, &first, &acc), RELUCL_OK);
+        if (b == N / BATCH - 41)
+            assert_int_equal(relucl_net_take_metrics(net, &last, &acc), RELUCL_OK);
+    }
+    assert_int_equal(relucl_net_take_metrics(net, &last, &acc), RELUCL_OK);
+    printf("Fashion-MNIST subset, %d steps: loss %.4f -> %.4f, accuracy %.3f\n", N / BATCH,
+           first, last, acc);
+    assert_true(last < first / 3);
+    assert_true(acc > 0.75);
+    relucl_net_destroy(net);
+    support_buffer_release(bx);
+    support_buffer_release(bl);
+    free(x);
+    free(y);
+}
+
+static void test_train_step_rejects_bad_batches(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    relucl_net *net = NULL;
+    assert_int_equal(relucl_net_create(ctx, "4-3-relu-2", 8, 1, &net), RELUCL_OK);
+    cl_mem b = support_buffer_poisoned(64);
+    relucl_tensor x9 = support_view(b, 0, 2, (size_t[2]){9, 4}),
+                  x5 = support_view(b, 0, 2, (size_t[2]){2, 5}),
+                  x2 = support_view(b, 0, 2, (size_t[2]){2, 4}), l3 = support_view1(b, 40, 3);
+    assert_int_equal(relucl_net_train_step(net, &x9, &l3), RELUCL_ERROR_SHAPE);
+    assert_true(support_error_mentions("x"));
+    assert_int_equal(relucl_net_train_step(net, &x5, &l3), RELUCL_ERROR_SHAPE);
+    assert_int_equal(relucl_net_train_step(net, &x2, &l3), RELUCL_ERROR_SHAPE);
+    assert_true(support_error_mentions("labels"));
+    assert_int_equal(relucl_net_train_step(net, &x2, NULL), RELUCL_ERROR_INVALID_ARGUMENT);
+    relucl_optimizer bad = {RELUCL_OPTIMIZER_SGD, {0.1f, 1.5f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    assert_int_equal(relucl_net_set_optimizer(net, &bad), RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_true(support_error_mentions("momentum"));
+    assert_int_equal(relucl_net_steps(net), 0);
+    relucl_net_destroy(net);
+    support_buffer_release(b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_specs_and_presets),
+        cmocka_unit_test(test_every_activation_learns_clusters),
+        cmocka_unit_test(test_net_gradient_matches_finite_differences),
+        cmocka_unit_test(test_fashion_mnist_subset_loss_falls),
+        cmocka_unit_test(test_train_step_rejects_bad_batches),
+    };
+    return cmocka_run_group_tests(tests, support_setup, support_teardown);
+}
