@@ -237,14 +237,17 @@ RELUCL_API relucl_status relucl_dense_backward(relucl_context *ctx, const relucl
 
 /* ---- Losses and metrics ----------------------------------------------------------------- */
 
-/* Softmax cross-entropy over rows of logits (batch, classes), with labels (batch) holding
- * class indices as floats (0, 1, ...; exact up to 2^24). In one kernel: dlogits (may be NULL,
- * may not alias logits) gets the gradient of the mean loss, (softmax - onehot) / batch;
- * loss (1 element, may be NULL) gets the mean loss; correct (1 element, may be NULL) gets the
- * number of rows whose arg-max (first maximum) is the label. With accumulate != 0 loss and
- * correct are added to, so a whole epoch's figures can be read back once. The softmax
- * subtracts the row maximum first: large logits are safe. A label out of range is found on
- * the device: that row's loss becomes NaN. */
+/* Softmax cross-entropy over rows of logits (batch, classes; any ndim is dims[0] rows of the
+ * rest), with labels (batch) holding class indices as floats (0, 1, ...; exact up to 2^24).
+ * In one kernel: dlogits (may be NULL) gets the gradient of the mean loss,
+ * (softmax - onehot) / batch; loss (1 element, may be NULL) gets the mean loss; correct
+ * (1 element, may be NULL) gets the number of rows whose arg-max (the first maximum; NaN
+ * counts as the maximum, as torch.argmax) is the label. With accumulate != 0 loss and correct
+ * are added to, so a whole epoch's figures can be read back once. The softmax subtracts the
+ * row maximum first: large logits are safe; a NaN or infinite logit makes its row's loss and
+ * gradient NaN. A label that is not a whole number in [0, classes) (NaN included) makes its
+ * row's loss and gradient NaN and never counts as correct. An empty batch gives loss 0; rows
+ * of 0 classes are a shape error. Aliasing: none of the outputs may overlap anything. */
 RELUCL_API relucl_status relucl_softmax_cross_entropy(relucl_context *ctx,
                                                       const relucl_tensor *logits,
                                                       const relucl_tensor *labels,
@@ -253,27 +256,30 @@ RELUCL_API relucl_status relucl_softmax_cross_entropy(relucl_context *ctx,
                                                       const relucl_tensor *correct,
                                                       int accumulate);
 /* Mean squared error: loss = mean((pred - target)^2) over all elements; dpred (may be NULL)
- * = 2 (pred - target) / n. loss (1 element) as above. */
+ * = 2 (pred - target) / n. loss (1 element) as above. Aliasing: none. */
 RELUCL_API relucl_status relucl_mse(relucl_context *ctx, const relucl_tensor *pred,
                                     const relucl_tensor *target, const relucl_tensor *dpred,
                                     const relucl_tensor *loss, int accumulate);
 
 /* ---- Optimizers -------------------------------------------------------------------------- */
 
-/* One kernel per parameter tensor and step; state lives on the device. */
+/* One kernel per parameter tensor and step; state lives on the device. PyTorch's formulas.
+ * Ranges: lr finite >= 0, momentum and betas in [0, 1), eps > 0, weight_decay >= 0; a zero
+ * weight decay or momentum is skipped, not multiplied in (an infinite parameter stays
+ * infinite). Aliasing: none of the tensors may overlap. */
 typedef struct relucl_sgd {
-    float lr, momentum, weight_decay; /* PyTorch's SGD: decay added to the gradient */
-    int nesterov;
+    float lr, momentum, weight_decay; /* decay is added to the gradient */
+    int nesterov;                     /* nonzero: Nesterov momentum (needs momentum > 0) */
 } relucl_sgd;
 /* velocity (same count as param) holds the momentum buffer; zero it before the first step.
- * May be NULL when momentum is 0. */
+ * May be NULL when momentum is 0, and is then not touched. */
 RELUCL_API relucl_status relucl_sgd_step(relucl_context *ctx, const relucl_sgd *opt,
                                          const relucl_tensor *param, const relucl_tensor *grad,
                                          const relucl_tensor *velocity);
 
 typedef struct relucl_adam {
     float lr, beta1, beta2, eps, weight_decay;
-    int decoupled; /* 0: Adam (decay added to the gradient); 1: AdamW (decay applied to param) */
+    int decoupled; /* 0: Adam (decay added to the gradient); nonzero: AdamW (param decays) */
 } relucl_adam;
 /* step is the 1-based step number (for the bias correction); m and v are the moment buffers,
  * zeroed before step 1. */
