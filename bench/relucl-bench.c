@@ -330,18 +330,21 @@ static int enqueue_copy(void *arg)
     return err == CL_SUCCESS ? 0 : -1;
 }
 
-/* Times every selected op at the current size; appends a row for each. */
+/* Times the copy and every selected op at the current size; appends a row for each op. The
+ * copy is timed before and after the ops and the faster kept, so one burst of load on a
+ * shared machine does not skew every ratio of the size. */
 static int run_size(workload *w, bench_timer *timer, const options *o, bench_row *rows,
                     size_t *nrows)
 {
-    bench_timing copy;
+    bench_timing copy, again;
+    size_t first = *nrows;
     if (bench_measure(timer, enqueue_copy, w, &copy))
         return -1;
     for (size_t k = 0; k < NOPS; k++) {
         if (!o->selected[k])
             continue;
         for (int backward = 0; backward < 2; backward++) {
-            bench_row *r = &rows[(*nrows)];
+            bench_row *r = &rows[*nrows];
             w->op = &ops[k];
             w->backward = backward;
             if (bench_measure(timer, enqueue_op, w, &r->timing)) {
@@ -354,10 +357,16 @@ static int run_size(workload *w, bench_timer *timer, const options *o, bench_row
             r->elements = w->n;
             /* forward: read x, write y; backward: read x and dy, write dx */
             r->bytes = (backward ? 3.0 : 2.0) * (double)w->n * (double)sizeof(float);
-            r->copy = copy;
-            bench_print_row(stdout, r);
             (*nrows)++;
         }
+    }
+    if (bench_measure(timer, enqueue_copy, w, &again))
+        return -1;
+    if (again.per_call_s < copy.per_call_s)
+        copy = again;
+    for (size_t i = first; i < *nrows; i++) {
+        rows[i].copy = copy;
+        bench_print_row(stdout, &rows[i]);
     }
     return 0;
 }
@@ -439,10 +448,16 @@ int main(int argc, char **argv)
         printf("note: timed with the host clock (the device gave markers no times)\n");
 
     char *command = join_args(argc, argv);
-    bench_report report = {command,   date,   relucl_context_device_name(w.ctx),
-                           platform,  driver, global_mem,
-                           max_alloc, &timer, rows,
-                           nrows};
+    bench_report report = {.command = command,
+                           .date = date,
+                           .device = relucl_context_device_name(w.ctx),
+                           .platform = platform,
+                           .driver = driver,
+                           .global_mem = global_mem,
+                           .max_alloc = max_alloc,
+                           .timer = &timer,
+                           .rows = rows,
+                           .nrows = nrows};
     if (opt.json && bench_write_json(opt.json, &report))
         failed = 1;
     free(command);

@@ -1,6 +1,7 @@
 /* The benchmark's table on stdout and its JSON file. */
 #include "bench.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,11 +116,14 @@ int bench_write_json(const char *path, const bench_report *report)
         int bad = write_all(f, report);
         if (fclose(f) == 0 && !bad && rename(tmp, path) == 0)
             rc = 0;
-        else
+        else {
+            int e = errno;
             remove(tmp);
+            errno = e;
+        }
     }
     if (rc)
-        perror(path);
+        fprintf(stderr, "relucl-bench: could not write %s: %s\n", path, strerror(errno));
     free(tmp);
     return rc;
 }

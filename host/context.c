@@ -233,6 +233,8 @@ void relucl_context_destroy(relucl_context *ctx) {
     if (ctx->queue)
         clFinish(ctx->queue);
     relucl_program_release_all(ctx);
+    if (ctx->workspace)
+        clReleaseMemObject(ctx->workspace);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->cl)

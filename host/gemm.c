@@ -119,6 +119,8 @@ relucl_status relucl_gemm_in(relucl_context *ctx, const char *fn, int ndim, relu
         return status;
     if (s.k == 0)
         return scale_c(ctx, fn, c, beta);
+    if ((status = relucl_tuning_apply(ctx, fn)) != RELUCL_OK) /* once per context (tune.c) */
+        return status;
     size_t lda = a->dims[ndim - 1], ldb = b->dims[ndim - 1], ldc = c->dims[ndim - 1];
     CLBlastStatusCode code;
     if (ndim == 2)

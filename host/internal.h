@@ -14,6 +14,8 @@ typedef enum relucl_program_id {
     RELUCL_PROGRAM_OPTIM,
     RELUCL_PROGRAM_RANDOM,
     RELUCL_PROGRAM_DATA,
+    RELUCL_PROGRAM_CONV,
+    RELUCL_PROGRAM_POOL,
     RELUCL_PROGRAM_COUNT
 } relucl_program_id;
 
@@ -40,6 +42,11 @@ struct relucl_context {
     int kernel_count;
     size_t max_work_group;
     relucl_cache_stats cache;
+    cl_mem workspace; /* convolution scratch, grown on demand, reused (conv.c) */
+    size_t workspace_size, workspace_limit;
+    int tuning_applied;                     /* tune.c: GEMM parameters handed to CLBlast */
+    unsigned tuning_builtin, tuning_user, tuning_rejected; /* sets applied / refused; tests */
+    char tuning_note[512];                  /* why a user tuning file was ignored, or "" */
     char device_name[256];
     char error[RELUCL_ERROR_SIZE];
 };
@@ -107,6 +114,10 @@ relucl_status relucl_blas_status(relucl_context *ctx, const char *fn, int code);
 relucl_status relucl_gemm_in(relucl_context *ctx, const char *fn, int ndim, relucl_transpose ta,
                              relucl_transpose tb, float alpha, const relucl_tensor *a,
                              const relucl_tensor *b, float beta, const relucl_tensor *c);
+/* Hands the context's GEMM tuning sets (user file, else built-in; see tune.c) to CLBlast, once
+ * per context, before its first GEMM. Never fails a GEMM: a broken file is ignored and noted
+ * in ctx->tuning_note. */
+relucl_status relucl_tuning_apply(relucl_context *ctx, const char *fn);
 /* t *= factor on the device (t already checked). */
 relucl_status relucl_scale(relucl_context *ctx, const char *fn, const relucl_tensor *t,
                            float factor);

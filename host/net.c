@@ -1,119 +1,10 @@
-/* Sequential networks: spec parsing, one-time allocation, and the training step. */
+/* Sequential networks: creation, one-time allocation of every buffer, initialisation. */
 #include "net.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct preset {
-    const char *name, *spec;
-} preset;
-
-static const preset presets[] = {
-    {"mlp", "784-256-relu-128-relu-10"},
-    {"mlp-leaky", "784-256-leaky-128-leaky-10"},
-    {"mlp-elu", "784-256-elu-128-elu-10"},
-    {"mlp-prelu", "784-256-prelu-128-prelu-10"},
-    {"deep", "784-64-relu-32-relu-16-relu-10"},
-};
-
-/* Reads an activation word ("relu", "leaky:0.2", ...). Returns 0 if it is not one. */
-static int parse_activation(const char *word, relucl_activation *act) {
-    static const struct {
-        const char *name;
-        relucl_activation_kind kind;
-        float alpha;
-    } words[] = {{"relu", RELUCL_RELU, 0.0f},         {"leaky", RELUCL_LEAKY_RELU, 0.01f},
-                 {"elu", RELUCL_ELU, 1.0f},           {"relu6", RELUCL_CLIPPED_RELU, 6.0f},
-                 {"clipped", RELUCL_CLIPPED_RELU, 6.0f}, {"prelu", RELUCL_PRELU, 0.25f},
-                 {"identity", RELUCL_IDENTITY, 0.0f}};
-    const char *colon = strchr(word, ':');
-    size_t length = colon ? (size_t)(colon - word) : strlen(word);
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
-        if (strlen(words[i].name) != length || strncmp(word, words[i].name, length) != 0)
-            continue;
-        act->kind = words[i].kind;
-        act->alpha = words[i].alpha;
-        if (colon) {
-            char *end;
-            act->alpha = strtof(colon + 1, &end);
-            if (*end || end == colon + 1 || !isfinite(act->alpha))
-                return 0;
-        }
-        return 1;
-    }
-    return 0;
-}
-
-static const char *activation_word(relucl_activation act, char *buf, size_t size) {
-    switch (act.kind) {
-    case RELUCL_RELU: return "relu";
-    case RELUCL_LEAKY_RELU: snprintf(buf, size, "leaky:%g", (double)act.alpha); return buf;
-    case RELUCL_ELU: snprintf(buf, size, "elu:%g", (double)act.alpha); return buf;
-    case RELUCL_CLIPPED_RELU: snprintf(buf, size, "clipped:%g", (double)act.alpha); return buf;
-    case RELUCL_PRELU: snprintf(buf, size, "prelu:%g", (double)act.alpha); return buf;
-    case RELUCL_IDENTITY: return "identity";
-    }
-    return "?";
-}
-
-/* Fills net->layers from spec; sizes only, no device memory yet. */
-static relucl_status parse_spec(relucl_net *net, const char *fn, const char *spec) {
-    relucl_context *ctx = net->ctx;
-    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
-        if (strcmp(spec, presets[i].name) == 0)
-            spec = presets[i].spec;
-    char text[RELUCL_NET_SPEC_SIZE];
-    if (snprintf(text, sizeof text, "%s", spec) >= (int)sizeof text)
-        return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "spec is too long");
-    size_t width = 0;
-    int count = 0;
-    for (char *save = NULL, *token = strtok_r(text, "-", &save); token;
-         token = strtok_r(NULL, "-", &save)) {
-        relucl_activation act;
-        if (isdigit((unsigned char)token[0])) {
-            char *end;
-            unsigned long long units = strtoull(token, &end, 10);
-            if (*end || units == 0 || units > (1u << 24))
-                return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                                   "spec: \"%s\" is not a layer width", token);
-            if (width && count == RELUCL_NET_MAX_LAYERS)
-                return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                                   "spec: more than %d layers", RELUCL_NET_MAX_LAYERS);
-            if (width)
-                net->layers[count++] =
-                    (net_layer){.act = {RELUCL_IDENTITY, 0.0f}, .in = width, .out = units};
-            width = (size_t)units;
-        } else if (parse_activation(token, &act)) {
-            if (count == 0 || net->layers[count - 1].act.kind != RELUCL_IDENTITY)
-                return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                                   "spec: activation \"%s\" must follow a dense layer", token);
-            net->layers[count - 1].act = act;
-        } else {
-            return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "spec: unknown word \"%s\" (expected a width or relu, leaky, elu, "
-                               "relu6, clipped, prelu, identity)",
-                               token);
-        }
-    }
-    if (count == 0)
-        return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                           "spec \"%s\" has no dense layer (e.g. 784-128-relu-10)", spec);
-    net->layer_count = count;
-    /* The normalised spec, which checkpoints compare. */
-    int used = snprintf(net->spec, sizeof net->spec, "%zu", net->layers[0].in);
-    for (int i = 0; i < count && used > 0 && (size_t)used < sizeof net->spec; i++) {
-        char word[48];
-        const net_layer *l = &net->layers[i];
-        used += snprintf(net->spec + used, sizeof net->spec - (size_t)used, "-%zu", l->out);
-        if (l->act.kind != RELUCL_IDENTITY && (size_t)used < sizeof net->spec)
-            used += snprintf(net->spec + used, sizeof net->spec - (size_t)used, "-%s",
-                             activation_word(l->act, word, sizeof word));
-    }
-    return RELUCL_OK;
-}
 
 static relucl_tensor view(cl_mem buffer, size_t offset, size_t rows, size_t cols) {
     relucl_tensor t = {buffer, offset, cols ? 2 : 1, {rows, cols ? cols : 1, 1, 1}};
@@ -127,15 +18,44 @@ static relucl_status alloc(relucl_net *net, const char *fn, size_t count, cl_mem
     return err == CL_SUCCESS ? RELUCL_OK : relucl_fail_cl(net->ctx, fn, "clCreateBuffer", err);
 }
 
+/* The activation runs apart from its layer, and backward needs its input z, for PReLU
+ * (the fused kernels take no slope in convolutions) and for a Leaky ReLU whose slope hides
+ * the sign of z. */
+static int keeps_z(const net_layer *l) {
+    if (l->act.kind == RELUCL_LEAKY_RELU && !(l->act.alpha > 0.0f))
+        return 1;
+    return l->act.kind == RELUCL_PRELU;
+}
+
+static size_t weight_count(const net_layer *l) {
+    if (l->kind == NET_DENSE)
+        return l->in[0] * l->out[0];
+    return l->kind == NET_CONV ? l->out[0] * l->in[0] * l->kernel * l->kernel : 0;
+}
+
+/* Channels (conv) or units (dense): the length of b and of a PReLU slope. */
+static size_t bias_count(const net_layer *l) {
+    return l->kind == NET_DENSE || l->kind == NET_CONV ? l->out[0] : 0;
+}
+
+/* A (rows, out...) view: 2-D for dense layers, 4-D for images. */
+static relucl_tensor batch_view(cl_mem buffer, size_t offset, size_t rows, const net_layer *l) {
+    if (l->kind == NET_DENSE)
+        return view(buffer, offset, rows, l->out[0]);
+    relucl_tensor t = {buffer, offset, 4, {rows, l->out[0], l->out[1], l->out[2]}};
+    return t;
+}
+
 /* Lays every layer's tensors out in the big buffers and allocates them. */
 static relucl_status allocate(relucl_net *net, const char *fn) {
     size_t params = 0, acts = 0;
     for (int i = 0; i < net->layer_count; i++) {
         net_layer *l = &net->layers[i];
-        l->keeps_z = l->act.kind == RELUCL_PRELU ||
-                     (l->act.kind == RELUCL_LEAKY_RELU && !(l->act.alpha > 0.0f));
-        params += l->in * l->out + l->out + (l->act.kind == RELUCL_PRELU ? l->out : 0);
-        acts += net->max_batch * l->out * (l->keeps_z ? 3 : 2);
+        l->keeps_z = keeps_z(l);
+        params += weight_count(l) + bias_count(l) * (l->act.kind == RELUCL_PRELU ? 2 : 1);
+        size_t per_batch = net->max_batch * relucl_shape_count(l->out);
+        acts += per_batch * (2 + (size_t)l->keeps_z +
+                             (size_t)(l->kind == NET_POOL && l->pool.kind == RELUCL_POOL_MAX));
     }
     net->param_count = params;
     relucl_status status = alloc(net, fn, params, &net->params);
@@ -152,24 +72,39 @@ static relucl_status allocate(relucl_net *net, const char *fn) {
     size_t p = 0, a = 0;
     for (int i = 0; i < net->layer_count; i++) {
         net_layer *l = &net->layers[i];
-        l->w = view(net->params, p, l->in, l->out);
-        l->dw = view(net->grads, p, l->in, l->out);
-        p += l->in * l->out;
-        l->b = view(net->params, p, l->out, 0);
-        l->db = view(net->grads, p, l->out, 0);
-        p += l->out;
-        if (l->act.kind == RELUCL_PRELU) {
-            l->slope = view(net->params, p, l->out, 0);
-            l->dslope = view(net->grads, p, l->out, 0);
-            p += l->out;
+        size_t nw = weight_count(l), nb = bias_count(l);
+        if (l->kind == NET_DENSE) {
+            l->w = view(net->params, p, l->in[0], l->out[0]);
+            l->dw = view(net->grads, p, l->in[0], l->out[0]);
+        } else if (l->kind == NET_CONV) {
+            relucl_tensor w = {net->params, p, 4, {l->out[0], l->in[0], l->kernel, l->kernel}};
+            l->w = w;
+            l->dw = w;
+            l->dw.buffer = net->grads;
         }
-        l->y = view(net->acts, a, net->max_batch, l->out);
-        a += net->max_batch * l->out;
-        l->dy = view(net->acts, a, net->max_batch, l->out);
-        a += net->max_batch * l->out;
+        p += nw;
+        if (nb) {
+            l->b = view(net->params, p, nb, 0);
+            l->db = view(net->grads, p, nb, 0);
+            p += nb;
+        }
+        if (l->act.kind == RELUCL_PRELU) {
+            l->slope = view(net->params, p, nb, 0);
+            l->dslope = view(net->grads, p, nb, 0);
+            p += nb;
+        }
+        size_t per_batch = net->max_batch * relucl_shape_count(l->out);
+        l->y = batch_view(net->acts, a, net->max_batch, l);
+        a += per_batch;
+        l->dy = batch_view(net->acts, a, net->max_batch, l);
+        a += per_batch;
         if (l->keeps_z) {
-            l->z = view(net->acts, a, net->max_batch, l->out);
-            a += net->max_batch * l->out;
+            l->z = batch_view(net->acts, a, net->max_batch, l);
+            a += per_batch;
+        }
+        if (l->kind == NET_POOL && l->pool.kind == RELUCL_POOL_MAX) {
+            l->argmax = batch_view(net->acts, a, net->max_batch, l);
+            a += per_batch;
         }
     }
     net->all_params = view(net->params, 0, params, 0);
@@ -187,9 +122,12 @@ static relucl_status initialise(relucl_net *net, unsigned long long seed) {
     relucl_status status = RELUCL_OK;
     for (int i = 0; i < net->layer_count && status == RELUCL_OK; i++) {
         net_layer *l = &net->layers[i];
+        if (l->kind != NET_DENSE && l->kind != NET_CONV)
+            continue;
+        size_t area = l->kind == NET_CONV ? l->kernel * l->kernel : 1;
         relucl_init w = {l->act.kind == RELUCL_IDENTITY ? RELUCL_INIT_XAVIER_NORMAL
                                                         : RELUCL_INIT_HE_NORMAL,
-                         0.0f, l->in, l->out, seed, (unsigned long long)i};
+                         0.0f, l->in[0] * area, l->out[0] * area, seed, (unsigned long long)i};
         status = relucl_init_tensor(ctx, &w, &l->w);
         if (status == RELUCL_OK)
             status = relucl_tensor_fill(ctx, &l->b, 0.0f);
@@ -222,7 +160,7 @@ relucl_status relucl_net_create(relucl_context *ctx, const char *spec, size_t ma
     net->max_batch = max_batch;
     net->opt = (relucl_optimizer){RELUCL_OPTIMIZER_SGD, {0.01f, 0.0f, 0.0f, 0},
                                   {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
-    status = parse_spec(net, fn, spec);
+    status = relucl_net_parse(net, fn, spec);
     if (status == RELUCL_OK)
         status = allocate(net, fn);
     if (status == RELUCL_OK)
@@ -247,9 +185,11 @@ void relucl_net_destroy(relucl_net *net) {
 }
 
 const char *relucl_net_spec(const relucl_net *net) { return net ? net->spec : ""; }
-size_t relucl_net_inputs(const relucl_net *net) { return net ? net->layers[0].in : 0; }
+size_t relucl_net_inputs(const relucl_net *net) {
+    return net ? relucl_shape_count(net->layers[0].in) : 0;
+}
 size_t relucl_net_outputs(const relucl_net *net) {
-    return net ? net->layers[net->layer_count - 1].out : 0;
+    return net ? net->layers[net->layer_count - 1].out[0] : 0;
 }
 size_t relucl_net_parameter_count(const relucl_net *net) { return net ? net->param_count : 0; }
 unsigned long long relucl_net_steps(const relucl_net *net) { return net ? net->steps : 0; }

@@ -3,16 +3,31 @@
 
 #include <math.h>
 
-/* The first rows of a (max_batch, cols) activation view. */
+/* The first rows of a (max_batch, ...) activation view. */
 static relucl_tensor first_rows(const relucl_tensor *t, size_t rows) {
     relucl_tensor v = *t;
     v.dims[0] = rows;
     return v;
 }
 
+/* t's first rows seen as layer l's input: (rows, in) for dense layers, (rows, C, H, W)
+ * otherwise. A reshape of contiguous memory: no copy. */
+static relucl_tensor as_input(const relucl_tensor *t, size_t rows, const net_layer *l) {
+    relucl_tensor v = {t->buffer, t->offset, 4, {rows, l->in[0], l->in[1], l->in[2]}};
+    if (l->kind == NET_DENSE)
+        v.ndim = 2;
+    return v;
+}
+
 static relucl_dense describe(const net_layer *l) {
     relucl_dense d = {l->act, &l->w, &l->b, l->act.kind == RELUCL_PRELU ? &l->slope : NULL};
     return d;
+}
+
+/* (rows, C) view of a global pooling layer's (rows, C, 1, 1) tensor. */
+static relucl_tensor as_rows(const relucl_tensor *t) {
+    relucl_tensor v = {t->buffer, t->offset, 2, {t->dims[0], t->dims[1], 1, 1}};
+    return v;
 }
 
 /* x must be (rows, inputs) with 1 <= rows <= max_batch; labels, when given, rows long. */
@@ -25,7 +40,7 @@ static relucl_status check_batch(relucl_net *net, const char *fn, const relucl_t
         status = relucl_check_tensor(ctx, fn, "x", x, &n);
     if (status != RELUCL_OK)
         return status;
-    size_t inputs = net->layers[0].in;
+    size_t inputs = relucl_net_inputs(net);
     if (x->ndim != 2 || x->dims[1] != inputs || x->dims[0] == 0 || x->dims[0] > net->max_batch)
         return relucl_fail(ctx, RELUCL_ERROR_SHAPE, fn,
                            "x must be (rows, %zu) with 1 <= rows <= %zu; it has %zu elements "
@@ -37,17 +52,52 @@ static relucl_status check_batch(relucl_net *net, const char *fn, const relucl_t
     return status;
 }
 
-static relucl_status forward(relucl_net *net, const char *fn, const relucl_tensor *x,
-                             size_t rows) {
+/* A convolution and the activation after it; the activation runs apart only when its input
+ * must be kept for backward. */
+static relucl_status conv_forward(relucl_context *ctx, const net_layer *l,
+                                  const relucl_tensor *in, size_t rows) {
+    relucl_tensor y = first_rows(&l->y, rows), z = first_rows(&l->z, rows);
+    relucl_activation none = {RELUCL_IDENTITY, 0.0f};
+    if (!l->keeps_z)
+        return relucl_conv2d_forward(ctx, &l->conv, RELUCL_CONV_AUTO, l->act, in, &l->w, &l->b,
+                                     &y);
+    relucl_status status =
+        relucl_conv2d_forward(ctx, &l->conv, RELUCL_CONV_AUTO, none, in, &l->w, &l->b, &z);
+    if (status != RELUCL_OK)
+        return status;
+    if (l->act.kind == RELUCL_PRELU)
+        return relucl_prelu_forward(ctx, &z, &l->slope, &y);
+    return relucl_activation_forward(ctx, l->act, &z, &y);
+}
+
+static relucl_status layer_forward(relucl_context *ctx, const net_layer *l,
+                                   const relucl_tensor *in, size_t rows) {
+    relucl_tensor y = first_rows(&l->y, rows), z = first_rows(&l->z, rows);
+    relucl_tensor argmax = first_rows(&l->argmax, rows);
+    switch (l->kind) {
+    case NET_DENSE: {
+        relucl_dense d = describe(l);
+        return relucl_dense_forward(ctx, &d, in, l->keeps_z ? &z : NULL, &y);
+    }
+    case NET_CONV: return conv_forward(ctx, l, in, rows);
+    case NET_POOL:
+        return relucl_pool2d_forward(ctx, &l->pool, in, &y,
+                                     l->pool.kind == RELUCL_POOL_MAX ? &argmax : NULL);
+    case NET_GLOBAL_POOL: {
+        relucl_tensor flat = as_rows(&y);
+        return relucl_global_avg_pool_forward(ctx, in, &flat);
+    }
+    }
+    return RELUCL_ERROR_INVALID_ARGUMENT;
+}
+
+static relucl_status forward(relucl_net *net, const relucl_tensor *x, size_t rows) {
     relucl_status status = RELUCL_OK;
     for (int i = 0; i < net->layer_count && status == RELUCL_OK; i++) {
         const net_layer *l = &net->layers[i];
-        relucl_dense d = describe(l);
-        relucl_tensor in = i == 0 ? *x : first_rows(&net->layers[i - 1].y, rows);
-        relucl_tensor z = first_rows(&l->z, rows), y = first_rows(&l->y, rows);
-        status = relucl_dense_forward(net->ctx, &d, &in, l->keeps_z ? &z : NULL, &y);
+        relucl_tensor in = as_input(i == 0 ? x : &net->layers[i - 1].y, rows, l);
+        status = layer_forward(net->ctx, l, &in, rows);
     }
-    (void)fn; /* the batch was checked against fn; errors past that are the ops' own */
     return status;
 }
 
@@ -64,19 +114,59 @@ static relucl_status loss(relucl_net *net, size_t rows, const relucl_tensor *lab
     return status;
 }
 
+/* dy becomes the gradient before the activation, in place. */
+static relucl_status activation_backward(relucl_context *ctx, const net_layer *l, size_t rows,
+                                         const relucl_tensor *dy) {
+    relucl_tensor y = first_rows(&l->y, rows), z = first_rows(&l->z, rows);
+    if (l->act.kind == RELUCL_PRELU)
+        return relucl_prelu_backward(ctx, &z, &l->slope, dy, dy, &l->dslope);
+    if (l->act.kind == RELUCL_IDENTITY)
+        return RELUCL_OK;
+    return relucl_activation_backward(ctx, l->act, l->keeps_z ? &z : NULL,
+                                      l->keeps_z ? NULL : &y, dy, dy);
+}
+
+/* Gradients of layer l's parameters, and dx for the layer before (NULL for the first). */
+static relucl_status layer_backward(relucl_context *ctx, const net_layer *l,
+                                    const relucl_tensor *in, size_t rows,
+                                    const relucl_tensor *dx) {
+    relucl_tensor y = first_rows(&l->y, rows), z = first_rows(&l->z, rows);
+    relucl_tensor dy = first_rows(&l->dy, rows), argmax = first_rows(&l->argmax, rows);
+    relucl_status status;
+    switch (l->kind) {
+    case NET_DENSE: {
+        relucl_dense d = describe(l);
+        relucl_dense_grads grads = {&l->dw, &l->db,
+                                    l->act.kind == RELUCL_PRELU ? &l->dslope : NULL, 0};
+        return relucl_dense_backward(ctx, &d, in, l->keeps_z ? &z : NULL, &y, &dy, dx, &grads);
+    }
+    case NET_CONV:
+        status = activation_backward(ctx, l, rows, &dy);
+        if (status == RELUCL_OK)
+            status = relucl_conv2d_backward_filter(ctx, &l->conv, RELUCL_CONV_AUTO, in, &dy,
+                                                   &l->dw, &l->db, 0);
+        if (status == RELUCL_OK && dx)
+            status = relucl_conv2d_backward_data(ctx, &l->conv, RELUCL_CONV_AUTO, &dy, &l->w, dx);
+        return status;
+    case NET_POOL:
+        return dx ? relucl_pool2d_backward(ctx, &l->pool, &dy,
+                                           l->pool.kind == RELUCL_POOL_MAX ? &argmax : NULL, dx)
+                  : RELUCL_OK;
+    case NET_GLOBAL_POOL: {
+        relucl_tensor flat = as_rows(&dy);
+        return dx ? relucl_global_avg_pool_backward(ctx, &flat, dx) : RELUCL_OK;
+    }
+    }
+    return RELUCL_ERROR_INVALID_ARGUMENT;
+}
+
 static relucl_status backward(relucl_net *net, const relucl_tensor *x, size_t rows) {
     relucl_status status = RELUCL_OK;
     for (int i = net->layer_count - 1; i >= 0 && status == RELUCL_OK; i--) {
         const net_layer *l = &net->layers[i];
-        relucl_dense d = describe(l);
-        relucl_tensor in = i == 0 ? *x : first_rows(&net->layers[i - 1].y, rows);
-        relucl_tensor z = first_rows(&l->z, rows), y = first_rows(&l->y, rows);
-        relucl_tensor dy = first_rows(&l->dy, rows);
-        relucl_tensor dx = i == 0 ? dy : first_rows(&net->layers[i - 1].dy, rows);
-        relucl_dense_grads grads = {&l->dw, &l->db,
-                                    l->act.kind == RELUCL_PRELU ? &l->dslope : NULL, 0};
-        status = relucl_dense_backward(net->ctx, &d, &in, l->keeps_z ? &z : NULL, &y, &dy,
-                                       i == 0 ? NULL : &dx, &grads);
+        relucl_tensor in = as_input(i == 0 ? x : &net->layers[i - 1].y, rows, l);
+        relucl_tensor dx = i == 0 ? in : as_input(&net->layers[i - 1].dy, rows, l);
+        status = layer_backward(net->ctx, l, &in, rows, i == 0 ? NULL : &dx);
     }
     return status;
 }
@@ -100,7 +190,7 @@ relucl_status relucl_net_train_step(relucl_net *net, const relucl_tensor *x,
     if (status == RELUCL_OK && !labels)
         status = relucl_fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "labels is NULL");
     if (status == RELUCL_OK)
-        status = forward(net, fn, x, rows);
+        status = forward(net, x, rows);
     if (status == RELUCL_OK)
         status = loss(net, rows, labels, 1);
     if (status == RELUCL_OK)
@@ -122,7 +212,7 @@ relucl_status relucl_net_evaluate(relucl_net *net, const relucl_tensor *x,
     if (status == RELUCL_OK && !labels)
         status = relucl_fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "labels is NULL");
     if (status == RELUCL_OK)
-        status = forward(net, fn, x, rows);
+        status = forward(net, x, rows);
     return status == RELUCL_OK ? loss(net, rows, labels, 0) : status;
 }
 
@@ -139,7 +229,7 @@ relucl_status relucl_net_forward(relucl_net *net, const relucl_tensor *x,
         status = relucl_check_same_count(net->ctx, fn, "out", n, "rows x outputs",
                                          rows * relucl_net_outputs(net));
     if (status == RELUCL_OK)
-        status = forward(net, fn, x, rows);
+        status = forward(net, x, rows);
     if (status != RELUCL_OK)
         return status;
     const net_layer *last = &net->layers[net->layer_count - 1];

@@ -4,6 +4,7 @@
 #define PRELU_GROUP 64         /* must match kernels/activation.cl */
 #define PRELU_ITEM_RUN 32      /* elements each work-item sums before the tree */
 #define PRELU_MAX_GROUPS 1024
+#define PRELU_COLUMNS_BELOW 64 /* inner extents this short use the column kernels */
 
 /* Channel layout of x for a slope of `slopes` elements: element i has channel
  * (i / inner) % channels. A single slope is shared by everything. */
@@ -65,13 +66,65 @@ relucl_status relucl_prelu_forward(relucl_context *ctx, const relucl_tensor *x,
     status = relucl_kernel_get(ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_forward", &kernel);
     if (status != RELUCL_OK)
         return status;
-    cl_ulong xo = x->offset, wo = slope->offset, yo = y->offset, n = layout.n,
-             inner = layout.inner, channels = layout.channels;
-    relucl_arg args[] = {RELUCL_ARG(x->buffer), RELUCL_ARG(xo),    RELUCL_ARG(slope->buffer),
+    /* A (rows, width) grid; a shared slope over a huge tensor is cut into rows of 2^20. */
+    size_t width = layout.channels == 1 ? (layout.n < (1u << 20) ? layout.n : (1u << 20))
+                                        : layout.inner * layout.channels;
+    size_t rows = (layout.n + width - 1) / width;
+    if (rows > UINT32_MAX || width > UINT32_MAX)
+        return relucl_fail(ctx, RELUCL_ERROR_UNSUPPORTED, fn, "x is too large for one launch");
+    cl_ulong xo = x->offset, wo = slope->offset, yo = y->offset, n = layout.n;
+    cl_uint w32 = (cl_uint)width, r32 = (cl_uint)rows,
+            inner = layout.channels == 1 ? w32 : (cl_uint)layout.inner;
+    relucl_arg args[] = {RELUCL_ARG(x->buffer), RELUCL_ARG(xo), RELUCL_ARG(slope->buffer),
                          RELUCL_ARG(wo),        RELUCL_ARG(y->buffer), RELUCL_ARG(yo),
-                         RELUCL_ARG(n),         RELUCL_ARG(inner), RELUCL_ARG(channels)};
-    status = relucl_set_args(ctx, fn, kernel, args, 9);
-    return status != RELUCL_OK ? status : relucl_launch_1d(ctx, fn, kernel, layout.n, 0);
+                         RELUCL_ARG(w32),       RELUCL_ARG(r32), RELUCL_ARG(inner),
+                         RELUCL_ARG(n)};
+    size_t global[2] = {width, rows}, local[2] = {width >= 64 ? 64 : 1, 1};
+    status = relucl_set_args(ctx, fn, kernel, args, 10);
+    return status != RELUCL_OK ? status : relucl_launch_2d(ctx, fn, kernel, global, local);
+}
+
+/* Short inner extents: one work-item per column (channel c, position j) and group of rows. */
+static relucl_status backward_columns(relucl_context *ctx, const char *fn, const relucl_tensor *x,
+                                      const relucl_tensor *slope, const relucl_tensor *dy,
+                                      const relucl_tensor *dx, const relucl_tensor *dslope,
+                                      const prelu_layout *layout) {
+    size_t width = layout->inner * layout->channels, rows = layout->n / width;
+    size_t groups = (rows + PRELU_ITEM_RUN - 1) / PRELU_ITEM_RUN;
+    cl_kernel partial_kernel, sum_kernel;
+    relucl_status status = relucl_kernel_get(ctx, fn, RELUCL_PROGRAM_ACTIVATION,
+                                             "prelu_backward_columns", &partial_kernel);
+    if (status == RELUCL_OK)
+        status = relucl_kernel_get(ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_slope_sum_columns",
+                                   &sum_kernel);
+    if (status != RELUCL_OK)
+        return status;
+    cl_int err = CL_SUCCESS;
+    cl_mem partial = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, groups * width * sizeof(float),
+                                    NULL, &err);
+    if (err != CL_SUCCESS)
+        return relucl_fail_cl(ctx, fn, "clCreateBuffer (partial sums)", err);
+    cl_ulong xo = x->offset, wo = slope->offset, dyo = dy->offset, dxo = dx->offset,
+             dwo = dslope->offset, r = rows, per = PRELU_ITEM_RUN, inner = layout->inner,
+             channels = layout->channels, g = groups;
+    relucl_arg partial_args[] = {
+        RELUCL_ARG(x->buffer),  RELUCL_ARG(xo),  RELUCL_ARG(slope->buffer), RELUCL_ARG(wo),
+        RELUCL_ARG(dy->buffer), RELUCL_ARG(dyo), RELUCL_ARG(dx->buffer),    RELUCL_ARG(dxo),
+        RELUCL_ARG(partial),    RELUCL_ARG(r),   RELUCL_ARG(per),           RELUCL_ARG(inner),
+        RELUCL_ARG(channels)};
+    relucl_arg sum_args[] = {RELUCL_ARG(partial),  RELUCL_ARG(g),
+                             RELUCL_ARG(inner),    RELUCL_ARG(channels),
+                             RELUCL_ARG(dslope->buffer), RELUCL_ARG(dwo)};
+    size_t global[2] = {width, groups}, local[2] = {width >= 64 ? 64 : 1, 1};
+    status = relucl_set_args(ctx, fn, partial_kernel, partial_args, 13);
+    if (status == RELUCL_OK)
+        status = relucl_launch_2d(ctx, fn, partial_kernel, global, local);
+    if (status == RELUCL_OK)
+        status = relucl_set_args(ctx, fn, sum_kernel, sum_args, 6);
+    if (status == RELUCL_OK)
+        status = relucl_launch_1d(ctx, fn, sum_kernel, layout->channels, 0);
+    clReleaseMemObject(partial); /* OpenCL keeps it alive until the kernels finish */
+    return status;
 }
 
 /* Groups per channel, chosen from the shape alone so results are the same on every run. */
@@ -115,6 +168,8 @@ relucl_status relucl_prelu_backward(relucl_context *ctx, const relucl_tensor *x,
         return status;
     if (layout.n == 0) /* nothing to sum: the gradient of every slope is zero */
         return relucl_tensor_fill(ctx, dslope, 0.0f);
+    if (layout.inner < PRELU_COLUMNS_BELOW && layout.channels > 1)
+        return backward_columns(ctx, fn, x, slope, dy, dx, dslope, &layout);
 
     size_t per_channel = layout.n / layout.channels, groups = slope_groups(per_channel);
     cl_kernel partial_kernel, sum_kernel;

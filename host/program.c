@@ -19,6 +19,8 @@ EMBEDDED(loss)
 EMBEDDED(optim)
 EMBEDDED(random)
 EMBEDDED(data)
+EMBEDDED(conv)
+EMBEDDED(pool)
 #undef EMBEDDED
 
 /* A program is one or two embedded files: kernels that apply activations get the shared
@@ -39,6 +41,7 @@ static const program_source sources[RELUCL_PROGRAM_COUNT] = {
     [RELUCL_PROGRAM_ACTIVATION] = WITH_MATH(activation), [RELUCL_PROGRAM_DENSE] = WITH_MATH(dense),
     [RELUCL_PROGRAM_LOSS] = ONE(loss),                   [RELUCL_PROGRAM_OPTIM] = ONE(optim),
     [RELUCL_PROGRAM_RANDOM] = ONE(random),               [RELUCL_PROGRAM_DATA] = ONE(data),
+    [RELUCL_PROGRAM_CONV] = WITH_MATH(conv),             [RELUCL_PROGRAM_POOL] = ONE(pool),
 };
 #undef PART
 #undef SIZE

@@ -109,3 +109,15 @@ relucl_status relucl_tensor_fill(relucl_context *ctx, const relucl_tensor *t, fl
                                      t->offset * sizeof(float), n * sizeof(float), 0, NULL, NULL);
     return err == CL_SUCCESS ? RELUCL_OK : relucl_fail_cl(ctx, fn, "clEnqueueFillBuffer", err);
 }
+
+relucl_status relucl_tensor_reshape(const relucl_tensor *t, int ndim, const size_t *dims,
+                                    relucl_tensor *out) {
+    relucl_tensor view;
+    if (!t || relucl_tensor_wrap(t->buffer, t->offset, ndim, dims, &view) != RELUCL_OK)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    if (t->ndim < 1 || t->ndim > RELUCL_MAX_DIMS ||
+        relucl_tensor_count(&view) != relucl_tensor_count(t))
+        return RELUCL_ERROR_SHAPE;
+    *out = view;
+    return RELUCL_OK;
+}

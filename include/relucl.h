@@ -350,8 +350,10 @@ typedef struct relucl_idx {
 
 /* Reads an IDX file, gzip-compressed or not (decided by its first bytes). Checks the magic
  * number, the element type (unsigned byte only: RELUCL_ERROR_UNSUPPORTED otherwise), the
- * dimensions and that the length is exact: RELUCL_ERROR_FORMAT, RELUCL_ERROR_IO for a file
- * that cannot be read. The reason goes to message (may be NULL when message_size is 0). */
+ * dimensions (a zero dimension gives an empty array; at most 4 GiB of data) and that the
+ * length is exact: RELUCL_ERROR_FORMAT, as is a corrupt gzip stream; RELUCL_ERROR_IO for a file
+ * the system cannot read. The reason goes to message (may be NULL when message_size is 0);
+ * on failure *out is unchanged. */
 RELUCL_API relucl_status relucl_idx_load(const char *path, relucl_idx *out, char *message,
                                          size_t message_size);
 RELUCL_API void relucl_idx_free(relucl_idx *idx);
@@ -368,6 +370,110 @@ RELUCL_API relucl_status relucl_gather_rows(relucl_context *ctx, const relucl_te
                                             const relucl_tensor *dst,
                                             const relucl_tensor *src_labels,
                                             const relucl_tensor *dst_labels);
+
+/* ---- Convolution (NCHW input, KCRS filters) ---------------------------------------------- */
+
+/* Geometry of a 2-D convolution; index 0 is height, 1 is width. */
+typedef struct relucl_conv2d {
+    size_t stride[2];   /* >= 1 */
+    size_t pad[2];      /* zero padding on both sides */
+    size_t dilation[2]; /* >= 1; 1 is a plain convolution */
+    size_t groups;      /* >= 1; C and K divisible by it; groups == C == K is depthwise */
+} relucl_conv2d;
+
+typedef enum relucl_conv_algo {
+    RELUCL_CONV_AUTO,  /* picks by shape */
+    RELUCL_CONV_NAIVE, /* direct: one work-item per output element; the reference */
+    RELUCL_CONV_GEMM   /* im2col / col2im into the context's workspace, then CLBlast */
+} relucl_conv_algo;
+
+/* y_dims (N, K, P, Q) for x_dims (N, C, H, W) and w_dims (K, C / groups, R, S):
+ * P = (H + 2 pad - dilation (R - 1) - 1) / stride + 1, likewise Q. Impossible geometry (zero
+ * stride or dilation, a dilated filter larger than the padded input, channels not divisible
+ * by groups, mismatched filter channels) is RELUCL_ERROR_SHAPE or INVALID_ARGUMENT with the
+ * reason in ctx's message. */
+RELUCL_API relucl_status relucl_conv2d_output_dims(relucl_context *ctx,
+                                                   const relucl_conv2d *conv,
+                                                   const size_t x_dims[4], const size_t w_dims[4],
+                                                   size_t y_dims[4]);
+
+/* y = act(conv(x, w) + b): x (N, C, H, W), w (K, C / groups, R, S), b (K) or NULL, y
+ * (N, K, P, Q). act: any kind but RELUCL_PRELU (RELUCL_IDENTITY for none), fused into the
+ * same pass. Aliasing: y must not overlap x, w or b. */
+RELUCL_API relucl_status relucl_conv2d_forward(relucl_context *ctx, const relucl_conv2d *conv,
+                                               relucl_conv_algo algo, relucl_activation act,
+                                               const relucl_tensor *x, const relucl_tensor *w,
+                                               const relucl_tensor *b, const relucl_tensor *y);
+/* dx = the gradient with respect to x of the convolution (no activation: apply
+ * relucl_activation_backward to dy first). Aliasing: dx must not overlap dy or w. */
+RELUCL_API relucl_status relucl_conv2d_backward_data(relucl_context *ctx,
+                                                     const relucl_conv2d *conv,
+                                                     relucl_conv_algo algo,
+                                                     const relucl_tensor *dy,
+                                                     const relucl_tensor *w,
+                                                     const relucl_tensor *dx);
+/* dw (like w) and db (K, or NULL) from x and dy; accumulate != 0 adds into them. Sums run in
+ * a fixed order: the same result on every run. Aliasing: dw and db overlap nothing. */
+RELUCL_API relucl_status relucl_conv2d_backward_filter(relucl_context *ctx,
+                                                       const relucl_conv2d *conv,
+                                                       relucl_conv_algo algo,
+                                                       const relucl_tensor *x,
+                                                       const relucl_tensor *dy,
+                                                       const relucl_tensor *dw,
+                                                       const relucl_tensor *db, int accumulate);
+/* Bytes of device scratch the GEMM algorithm would use for this shape, before any cap. */
+RELUCL_API relucl_status relucl_conv2d_workspace_size(relucl_context *ctx,
+                                                      const relucl_conv2d *conv,
+                                                      const relucl_tensor *x,
+                                                      const relucl_tensor *w, size_t *bytes);
+/* Caps the context's scratch memory (default 256 MiB). The workspace is allocated on first
+ * need, grown when a larger one is needed and reused; a batch whose scratch would pass the cap
+ * is processed in chunks of images instead of failing. 0 restores the default. */
+RELUCL_API relucl_status relucl_context_set_workspace_limit(relucl_context *ctx, size_t bytes);
+
+/* ---- Pooling ----------------------------------------------------------------------------- */
+
+typedef enum relucl_pool_kind {
+    RELUCL_POOL_MAX, /* the first maximum in row-major window order; a NaN wins (the last
+                        NaN, as PyTorch's `v > max || isnan(v)` scan gives); padding never */
+    RELUCL_POOL_AVG  /* the mean over the window, padding counted (PyTorch's default) */
+} relucl_pool_kind;
+
+typedef struct relucl_pool2d {
+    relucl_pool_kind kind;
+    size_t kernel[2], stride[2], pad[2]; /* kernel, stride >= 1; pad <= kernel / 2 */
+} relucl_pool2d;
+
+/* y_dims (N, C, P, Q) for x_dims (N, C, H, W), P = (H + 2 pad - kernel) / stride + 1. */
+RELUCL_API relucl_status relucl_pool2d_output_dims(relucl_context *ctx,
+                                                   const relucl_pool2d *pool,
+                                                   const size_t x_dims[4], size_t y_dims[4]);
+/* x (N, C, H, W) -> y (N, C, P, Q), H and W >= 1 and H + 2 pad >= kernel (else
+ * RELUCL_ERROR_SHAPE; bad parameters are INVALID_ARGUMENT). Max pooling writes each maximum's
+ * position in its input plane (h * W + w, as a float, so H * W <= 2^24) to argmax, shaped like
+ * y, which backward needs; argmax is NULL for average pooling. Aliasing: none. */
+RELUCL_API relucl_status relucl_pool2d_forward(relucl_context *ctx, const relucl_pool2d *pool,
+                                               const relucl_tensor *x, const relucl_tensor *y,
+                                               const relucl_tensor *argmax);
+/* dx (like x; the geometry comes from its dims) from dy (like y): max pooling routes each dy
+ * to its argmax, summing where windows overlap (in a fixed order); average pooling spreads dy
+ * evenly. Aliasing: none. */
+RELUCL_API relucl_status relucl_pool2d_backward(relucl_context *ctx, const relucl_pool2d *pool,
+                                                const relucl_tensor *dy,
+                                                const relucl_tensor *argmax,
+                                                const relucl_tensor *dx);
+/* Global average pooling: x (N, C, H, W) -> y exactly (N, C), and back. */
+RELUCL_API relucl_status relucl_global_avg_pool_forward(relucl_context *ctx,
+                                                        const relucl_tensor *x,
+                                                        const relucl_tensor *y);
+RELUCL_API relucl_status relucl_global_avg_pool_backward(relucl_context *ctx,
+                                                         const relucl_tensor *dy,
+                                                         const relucl_tensor *dx);
+
+/* A view of t with other dims and the same element count: no copy (e.g. flattening
+ * (N, C, H, W) to (N, C * H * W) between convolution and dense layers). */
+RELUCL_API relucl_status relucl_tensor_reshape(const relucl_tensor *t, int ndim,
+                                               const size_t *dims, relucl_tensor *out);
 
 /* ---- Sequential networks ----------------------------------------------------------------- */
 
@@ -430,6 +536,32 @@ RELUCL_API unsigned long long relucl_net_steps(const relucl_net *net);
  * a corrupt or mismatched file gives RELUCL_ERROR_FORMAT and leaves the net as it was. */
 RELUCL_API relucl_status relucl_net_save(relucl_net *net, const char *path);
 RELUCL_API relucl_status relucl_net_load(relucl_net *net, const char *path);
+
+/* ---- GEMM tuning -------------------------------------------------------------------------- */
+
+/* CLBlast's GEMM kernels take tuning parameters per device. Before a context's first GEMM,
+ * relucl hands CLBlast a set for each kernel ("Xgemm", "XgemmDirect"): the user's file for
+ * this device if there is one (written by relucl-tune; format in host/tune.c), else a set
+ * built into relucl for the device (PoCL on AVX-512 CPUs), else CLBlast's own. A malformed
+ * file is ignored, never failing a GEMM. $RELUCL_GEMM_TUNING=off applies nothing.
+ * CLBlast keeps parameters per OpenCL device for the whole process, so they are shared by
+ * every context (and any other CLBlast user) on that device: a context's first GEMM replaces
+ * a set given earlier through another context with relucl's own. */
+
+/* Where the user's set for the context's device is stored: "<cache dir>/clblast-<16 hex
+ * digits>.txt", the directory being the program cache's ($RELUCL_CACHE_DIR, else
+ * $XDG_CACHE_HOME/relucl, else ~/.cache/relucl); the digits hash the platform, device and
+ * driver. The file need not exist. RELUCL_ERROR_IO when there is no cache directory. */
+RELUCL_API relucl_status relucl_gemm_tuning_path(relucl_context *ctx, char *path, size_t size);
+
+/* Applies a parameter set now (CLBlastOverrideParameters) for the context's device; later
+ * GEMMs compile and use it. names[i] takes values[i]. For "Xgemm" and "XgemmDirect" every
+ * parameter must be given once and the combination must suit the kernel and the device
+ * (RELUCL_ERROR_INVALID_ARGUMENT otherwise); other kernel names go to CLBlast unchecked.
+ * RELUCL_ERROR_BLAS, with CLBlast's status, when CLBlast refuses the set. */
+RELUCL_API relucl_status relucl_gemm_set_tuning(relucl_context *ctx, const char *kernel,
+                                                size_t count, const char **names,
+                                                const size_t *values);
 
 #ifdef __cplusplus
 }

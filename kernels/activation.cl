@@ -55,14 +55,54 @@ BACKWARD_KERNEL(elu_backward_y, ELU_GY)
 BACKWARD_KERNEL(clipped_relu_backward, CLIPPED_G)
 BACKWARD_KERNEL(identity_backward, IDENTITY_G)
 
-/* PReLU. Element i belongs to channel (i / inner) % channels; a shared slope is channels 1. */
+/* PReLU over a (rows, channels * inner) view: work-item (col, row), with col = c * inner + j
+ * running along memory, so no 64-bit division per element is needed. A shared slope is
+ * inner == width: every column has channel 0, and the last row may be short. */
 kernel void prelu_forward(global const float *x, ulong xo, global const float *w, ulong wo,
-                          global float *y, ulong yo, ulong n, ulong inner, ulong channels) {
-    size_t i = get_global_id(0);
-    if (i < n) {
-        float v = x[xo + i];
-        y[yo + i] = v > 0.0f ? v : w[wo + (i / inner) % channels] * v;
+                          global float *y, ulong yo, uint width, uint rows, uint inner,
+                          ulong n) {
+    uint col = get_global_id(0), row = get_global_id(1);
+    size_t i = (size_t)row * width + col;
+    if (col >= width || row >= rows || i >= n)
+        return;
+    float v = x[xo + i], slope = w[wo + (inner == 1 ? col : col / inner)];
+    y[yo + i] = v > 0.0f ? v : slope * v;
+}
+
+/* The same gradient for layouts with a short inner extent (dense (N, C) tensors, small
+ * images): work-item (col, g) walks column col = c * inner + j down rows g * rows_per_group
+ * onwards, so neighbouring work-items read neighbouring floats. Each writes one partial sum;
+ * prelu_slope_sum_columns adds a channel's partials in a fixed order. */
+kernel void prelu_backward_columns(global const float *x, ulong xo, global const float *w,
+                                   ulong wo, global const float *dy, ulong dyo,
+                                   global float *dx, ulong dxo, global float *partial,
+                                   ulong rows, ulong rows_per_group, ulong inner,
+                                   ulong channels) {
+    size_t col = get_global_id(0), g = get_global_id(1), width = inner * channels;
+    if (col >= width)
+        return;
+    float slope = w[wo + col / inner], sum = 0.0f;
+    size_t end = min((size_t)rows, (g + 1) * (size_t)rows_per_group);
+    for (size_t row = g * rows_per_group; row < end; row++) {
+        size_t i = row * width + col;
+        float v = x[xo + i], d = dy[dyo + i];
+        dx[dxo + i] = v > 0.0f ? d : slope * d;
+        sum += v > 0.0f ? 0.0f : v * d;
     }
+    partial[g * width + col] = sum;
+}
+
+/* dw[c] = the partials of channel c summed over groups, then over its columns. */
+kernel void prelu_slope_sum_columns(global const float *partial, ulong groups, ulong inner,
+                                    ulong channels, global float *dw, ulong dwo) {
+    size_t c = get_global_id(0);
+    if (c >= channels)
+        return;
+    float sum = 0.0f;
+    for (size_t g = 0; g < groups; g++)
+        for (size_t j = 0; j < inner; j++)
+            sum += partial[g * inner * channels + c * inner + j];
+    dw[dwo + c] = sum;
 }
 
 #define PRELU_GROUP 64

@@ -20,6 +20,7 @@
 
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 #define MAX_PATH 4096
+#define SYNC_BATCHES 32 /* how far the host may run ahead of the device, in batches */
 
 typedef struct options {
     const char *model, *optimizer, *device, *data, *checkpoint, *resume, *metrics;
@@ -50,21 +51,20 @@ typedef struct trainer {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: relucl-train [options]\n"
-               "  --model SPEC       layers such as 784-256-relu-128-relu-10, or a preset (mlp)\n"
-               "  --epochs N         train until epoch N, resumed epochs included (10)\n"
+               "  --model SPEC       layers such as 784-256-relu-128-relu-10, or a preset: mlp,\n"
+               "                     mlp-leaky, mlp-elu, mlp-prelu, deep, cnn (mlp)\n"
+               "  --epochs N         train until epoch N, resumed epochs included (10; cnn 5)\n"
                "  --batch N          batch size (128)\n"
                "  --optimizer NAME   sgd (with momentum), adam or adamw (sgd)\n"
-               "  --lr X             learning rate (0.05 for sgd, 0.001 for adam and adamw)\n"
+               "  --lr X             learning rate (sgd 0.05, cnn 0.02; adam and adamw 0.001)\n"
                "  --momentum X       SGD momentum (0.9)\n"
                "  --weight-decay X   weight decay (0)\n"
                "  --seed N           seed of the initial weights and the shuffling (1)\n"
                "  --device SPEC      gpu, cpu, accelerator, P:D or part of a name (relucl-info)\n"
                "  --data DIR         the Fashion-MNIST IDX files (" DEFAULT_DATA ")\n"
                "  --checkpoint PATH  save the net there after every epoch\n"
-               "  --resume PATH      load a checkpoint, then continue after its last epoch\n"
-               "                     with the options given here\n"
-               "  --metrics PATH     per-epoch CSV, rewritten every epoch\n"
-               "                     (relucl-train-metrics.csv)\n"
+               "  --resume PATH      load a checkpoint, continue after its last epoch\n"
+               "  --metrics PATH     CSV of every epoch (relucl-train-metrics.csv)\n"
                "  --limit-train N    use only the first N training images\n"
                "  --limit-test N     use only the first N test images\n");
 }
@@ -77,8 +77,8 @@ static int parse_whole(const char *name, const char *text, unsigned long long lo
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
     if (!isdigit((unsigned char)text[0]) || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "relucl-train: --%s: '%s' is not a whole number from %llu to %llu\n",
-                name, text, lo, hi);
+        fprintf(stderr, "relucl-train: --%s: '%s' is not a whole number from %llu to %llu\n", name,
+                text, lo, hi);
         return 0;
     }
     *out = v;
@@ -89,8 +89,8 @@ static int parse_real(const char *name, const char *text, double lo, double hi, 
     char *end = NULL;
     double v = strtod(text, &end);
     if (end == text || *end || !isfinite(v) || v < lo || v > hi) {
-        fprintf(stderr, "relucl-train: --%s: '%s' is not a number from %g to %g\n", name, text,
-                lo, hi);
+        fprintf(stderr, "relucl-train: --%s: '%s' is not a number from %g to %g\n", name, text, lo,
+                hi);
         return 0;
     }
     *out = v;
@@ -98,47 +98,46 @@ static int parse_real(const char *name, const char *text, double lo, double hi, 
 }
 
 static int set_option(options *o, const char *name, const char *v) {
-    if (!strcmp(name, "model"))
-        o->model = v;
-    else if (!strcmp(name, "optimizer"))
-        o->optimizer = v;
-    else if (!strcmp(name, "device"))
-        o->device = v;
-    else if (!strcmp(name, "data"))
-        o->data = v;
-    else if (!strcmp(name, "checkpoint"))
-        o->checkpoint = v;
-    else if (!strcmp(name, "resume"))
-        o->resume = v;
-    else if (!strcmp(name, "metrics"))
-        o->metrics = v;
-    else if (!strcmp(name, "epochs"))
-        return parse_whole(name, v, 0, 1000000, &o->epochs);
-    else if (!strcmp(name, "batch"))
+    struct {
+        const char *name, **value;
+    } text[] = {{"model", &o->model},    {"optimizer", &o->optimizer},   {"device", &o->device},
+                {"data", &o->data},      {"checkpoint", &o->checkpoint}, {"resume", &o->resume},
+                {"metrics", &o->metrics}};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        if (!strcmp(name, text[i].name))
+            return *text[i].value = v, 1;
+    if (!strcmp(name, "epochs"))
+        return parse_whole(name, v, 1, 1000000, &o->epochs);
+    if (!strcmp(name, "batch"))
         return parse_whole(name, v, 1, 65536, &o->batch);
-    else if (!strcmp(name, "seed"))
+    if (!strcmp(name, "seed"))
         return parse_whole(name, v, 0, ~0ull, &o->seed);
-    else if (!strcmp(name, "limit-train"))
+    if (!strcmp(name, "limit-train"))
         return parse_whole(name, v, 1, 1u << 24, &o->limit_train);
-    else if (!strcmp(name, "limit-test"))
+    if (!strcmp(name, "limit-test"))
         return parse_whole(name, v, 1, 1u << 24, &o->limit_test);
-    else if (!strcmp(name, "lr"))
+    if (!strcmp(name, "lr"))
         return parse_real(name, v, 1e-9, 10.0, &o->lr);
-    else if (!strcmp(name, "momentum"))
+    if (!strcmp(name, "momentum"))
         return parse_real(name, v, 0.0, 0.999, &o->momentum);
-    else if (!strcmp(name, "weight-decay"))
+    if (!strcmp(name, "weight-decay"))
         return parse_real(name, v, 0.0, 1.0, &o->weight_decay);
-    else {
-        fprintf(stderr, "relucl-train: unknown option '--%s' (see --help)\n", name);
-        return 0;
-    }
-    return 1;
+    fprintf(stderr, "relucl-train: unknown option '--%s' (see --help)\n", name);
+    return 0;
 }
 
 /* Returns -1 to go on, else the exit status. Takes "--name VALUE" and "--name=VALUE". */
 static int parse_options(int argc, char **argv, options *o) {
-    *o = (options){"mlp", "sgd", NULL, DEFAULT_DATA, NULL, NULL, "relucl-train-metrics.csv",
-                   10, 128, 1, 1u << 24, 1u << 24, 0.0, 0.9, 0.0};
+    *o = (options){.model = "mlp",
+                   .optimizer = "sgd",
+                   .data = DEFAULT_DATA,
+                   .metrics = "relucl-train-metrics.csv",
+                   .epochs = 0, /* 0: the recipe's own (10 for MLPs, 5 for the CNN) */
+                   .batch = 128,
+                   .seed = 1,
+                   .limit_train = 1u << 24,
+                   .limit_test = 1u << 24,
+                   .momentum = 0.9};
     for (int i = 1; i < argc; i++) {
         char name[32];
         const char *arg = argv[i], *eq = strchr(arg, '=');
@@ -154,7 +153,7 @@ static int parse_options(int argc, char **argv, options *o) {
         memcpy(name, arg + 2, len - 2);
         name[len - 2] = '\0';
         const char *value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
-        if (!value) {
+        if (!value || (!eq && !strncmp(value, "--", 2))) {
             fprintf(stderr, "relucl-train: --%s needs a value\n", name);
             return 2;
         }
@@ -167,8 +166,12 @@ static int parse_options(int argc, char **argv, options *o) {
                 o->optimizer);
         return 2;
     }
+    /* The reference recipes: MLP lr 0.05 for 10 epochs, CNN lr 0.02 for 5. */
+    int cnn = strcmp(o->model, "cnn") == 0;
     if (o->lr == 0.0)
-        o->lr = strcmp(o->optimizer, "sgd") ? 0.001 : 0.05;
+        o->lr = strcmp(o->optimizer, "sgd") ? 0.001 : cnn ? 0.02 : 0.05;
+    if (o->epochs == 0)
+        o->epochs = cnn ? 5 : 10;
     return -1;
 }
 
@@ -178,7 +181,9 @@ static int check(relucl_context *ctx, relucl_status s, const char *what) {
     if (s == RELUCL_OK)
         return 1;
     fflush(stdout); /* keep the report and the error in order */
-    fprintf(stderr, "\nrelucl-train: %s: %s: %s\n", what, relucl_status_name(s),
+    if (isatty(2))
+        fprintf(stderr, "\r%78s\r", ""); /* over a progress bar */
+    fprintf(stderr, "relucl-train: %s: %s: %s\n", what, relucl_status_name(s),
             relucl_context_error(ctx));
     return 0;
 }
@@ -193,14 +198,15 @@ static int load_idx(const char *dir, const char *file, relucl_idx *out) {
     char path[MAX_PATH], message[1024] = "";
     snprintf(path, sizeof path, "%s/%s", dir, file);
     if (access(path, F_OK) != 0) {
-        fprintf(stderr, "relucl-train: %s: no such file; Fashion-MNIST comes with the Debian "
-                        "package dataset-fashion-mnist (or give its directory with --data)\n",
+        fprintf(stderr,
+                "relucl-train: %s: no such file; Fashion-MNIST comes with the Debian "
+                "package dataset-fashion-mnist (or give its directory with --data)\n",
                 path);
         return 0;
     }
     relucl_status s = relucl_idx_load(path, out, message, sizeof message);
     if (s != RELUCL_OK)
-        fprintf(stderr, "relucl-train: %s: %s: %s\n", path, relucl_status_name(s), message);
+        fprintf(stderr, "relucl-train: %s: %s\n", relucl_status_name(s), message);
     return s == RELUCL_OK;
 }
 
@@ -215,15 +221,31 @@ static int set_optimizer(trainer *t, const options *o) {
     return check(t->ctx, relucl_net_set_optimizer(t->net, &opt), "relucl_net_set_optimizer");
 }
 
-/* Checks one images/labels pair against the net, converts it to floats and uploads it. */
+/* Returns 0 when both sets are N >= 1 images and N labels, the images of as many pixels as the
+ * model has inputs; else the exit status. */
+static int check_shapes(const trainer *t, const options *o) {
+    for (int i = 0; i < 4; i += 2) {
+        const relucl_idx *images = &t->idx[i], *labels = &t->idx[i + 1];
+        if (images->ndim != 3 || labels->ndim != 1 || labels->dims[0] != images->dims[0] ||
+            images->dims[0] == 0) {
+            fprintf(stderr, "relucl-train: %s: %s set: expected N >= 1 images and N labels\n",
+                    o->data, i ? "test" : "training");
+            return 1;
+        }
+    }
+    size_t pixels = t->idx[0].dims[1] * t->idx[0].dims[2];
+    if (pixels != relucl_net_inputs(t->net) || t->idx[2].dims[1] * t->idx[2].dims[2] != pixels) {
+        fprintf(stderr, "relucl-train: --model: %s takes %zu inputs, the images have %zu pixels\n",
+                relucl_net_spec(t->net), relucl_net_inputs(t->net), pixels);
+        return 2;
+    }
+    return 0;
+}
+
+/* Converts one images/labels pair to floats and uploads it. */
 static int upload_split(trainer *t, const relucl_idx *images, const relucl_idx *labels,
                         size_t limit, split *out) {
     size_t inputs = relucl_net_inputs(t->net), classes = relucl_net_outputs(t->net);
-    if (images->ndim != 3 || images->dims[1] * images->dims[2] != inputs || labels->ndim != 1 ||
-        labels->dims[0] != images->dims[0]) {
-        fprintf(stderr, "relucl-train: expected N images of %zu pixels and N labels\n", inputs);
-        return 0;
-    }
     size_t n = images->dims[0] < limit ? images->dims[0] : limit, dims[2] = {n, inputs};
     float *pixels = malloc(n * inputs * sizeof *pixels), *classes_of = malloc(n * sizeof(float));
     int ok = pixels && classes_of;
@@ -232,7 +254,7 @@ static int upload_split(trainer *t, const relucl_idx *images, const relucl_idx *
     for (size_t i = 0; ok && i < n; i++) {
         if (labels->data[i] >= classes) {
             fprintf(stderr, "relucl-train: label %u, but the model has %zu classes\n",
-                    labels->data[i], classes);
+                    (unsigned)labels->data[i], classes);
             ok = 0;
         }
         classes_of[i] = (float)labels->data[i];
@@ -278,6 +300,9 @@ static int setup(trainer *t, const options *o) {
     s = relucl_net_create(t->ctx, o->model, t->batch, o->seed, &t->net);
     if (!check(t->ctx, s, "--model"))
         return s == RELUCL_ERROR_INVALID_ARGUMENT ? 2 : 1;
+    int status = check_shapes(t, o);
+    if (status != 0)
+        return status;
     if (!upload_split(t, &t->idx[0], &t->idx[1], (size_t)o->limit_train, &t->train) ||
         !upload_split(t, &t->idx[2], &t->idx[3], (size_t)o->limit_test, &t->test) ||
         !make_buffers(t))
@@ -288,8 +313,8 @@ static int setup(trainer *t, const options *o) {
            relucl_net_parameter_count(t->net), o->optimizer, o->lr);
     if (!strcmp(o->optimizer, "sgd"))
         printf(" momentum %g", o->momentum);
-    printf(" weight decay %g, batch %zu\n%zu training and %zu test images on %s\n",
-           o->weight_decay, t->batch, t->train.n, t->test.n, relucl_context_device_name(t->ctx));
+    printf(" weight decay %g, batch %zu\n%zu training and %zu test images on %s\n", o->weight_decay,
+           t->batch, t->train.n, t->test.n, relucl_context_device_name(t->ctx));
     return 0;
 }
 
@@ -301,13 +326,15 @@ typedef struct progress {
     int tty;
 } progress;
 
-/* Redraws the progress line when its interval has passed. It waits for the queue first, so
- * the rate counts finished samples (and the host never runs far ahead of the device). */
-static int show_progress(progress *p, relucl_context *ctx, size_t done, size_t n) {
-    if (now() - p->shown < p->interval || done == n)
+/* Every SYNC_BATCHES batches waits for the queue, so that the host stays near the device
+ * and the rate counts finished samples; then redraws the progress line if it is due. */
+static int show_progress(progress *p, relucl_context *ctx, size_t batches, size_t done, size_t n) {
+    if (done == n || batches % SYNC_BATCHES)
         return 1;
     if (!check(ctx, relucl_context_finish(ctx), "relucl_context_finish"))
         return 0;
+    if (now() - p->shown < p->interval)
+        return 1;
     p->shown = now();
     double rate = (double)done / (p->shown - p->start);
     if (p->tty) {
@@ -346,7 +373,7 @@ static int train_epoch(trainer *t, const options *o, size_t epoch, record *r) {
     for (size_t first = 0; ok && first < n; first += t->batch)
         ok = gather(t, &t->train, &t->order, first, &x, &y) &&
              check(t->ctx, relucl_net_train_step(t->net, &x, &y), "relucl_net_train_step") &&
-             show_progress(&p, t->ctx, first + x.dims[0], n);
+             show_progress(&p, t->ctx, first / t->batch + 1, first + x.dims[0], n);
     ok = ok && check(t->ctx, relucl_net_take_metrics(t->net, &r->train_loss, &r->train_acc),
                      "relucl_net_take_metrics");
     r->seconds = now() - p.start;
@@ -420,22 +447,24 @@ static int resume(trainer *t, const options *o, record *rows, size_t *start) {
     if (!check(t->ctx, relucl_net_load(t->net, o->resume), "relucl_net_load"))
         return 0;
     unsigned long long steps = relucl_net_steps(t->net);
-    if (steps % per_epoch)
-        fprintf(stderr, "relucl-train: note: %llu steps is not a whole number of epochs of %zu "
-                        "batches; continuing after the last whole one\n",
-                steps, per_epoch);
+    if (steps % per_epoch) /* saved mid-epoch, or with another --batch or --limit-train */
+        fprintf(stderr, "relucl-train: note: %llu steps are not whole epochs\n", steps);
     *start = (size_t)(steps / per_epoch);
     read_metrics(o->metrics, rows, *start < o->epochs ? *start : (size_t)o->epochs);
     printf("resumed from %s after epoch %zu (%llu steps)\n", o->resume, *start, steps);
     return 1;
 }
 
+/* Trains epochs start+1..epochs, each followed by a test pass, a line, a checkpoint and the
+ * CSV; then prints the final test accuracy. */
 static int train(trainer *t, const options *o, record *rows, size_t start) {
+    record last = {0};
     for (size_t e = start; e < o->epochs; e++) {
         record *r = &rows[e];
         if (!train_epoch(t, o, e, r) || !evaluate(t, &r->test_loss, &r->test_acc))
             return 0;
         r->known = 1;
+        last = *r;
         printf("epoch %zu/%zu  train loss %.4f acc %.4f  test loss %.4f acc %.4f  %.1f s  %.0f "
                "samples/s\n",
                e + 1, (size_t)o->epochs, r->train_loss, r->train_acc, r->test_loss, r->test_acc,
@@ -446,38 +475,35 @@ static int train(trainer *t, const options *o, record *rows, size_t start) {
             !write_metrics(o->metrics, rows, e + 1))
             return 0;
     }
+    if (!last.known && !evaluate(t, &last.test_loss, &last.test_acc)) /* nothing left to train */
+        return 0;
+    printf("final test accuracy %.4f (loss %.4f) on %s\n", last.test_acc, last.test_loss,
+           relucl_context_device_name(t->ctx));
     return 1;
 }
 
 int main(int argc, char **argv) {
+    static const char *files[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                   "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
     options o;
     int status = parse_options(argc, argv, &o);
     if (status >= 0)
         return status;
 
-    trainer t = {0};
-    static const char *files[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                                   "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
+    trainer t = {.batch = (size_t)o.batch};
     record *rows = calloc((size_t)o.epochs + 1, sizeof *rows);
     size_t start = 0;
-    double loss = 0, accuracy = 0;
-    t.batch = (size_t)o.batch;
     status = rows ? 0 : 1;
     for (int i = 0; i < 4 && status == 0; i++)
         status = load_idx(o.data, files[i], &t.idx[i]) ? 0 : 1;
     if (status == 0)
         status = setup(&t, &o);
-    if (status == 0)
-        status = resume(&t, &o, rows, &start) && set_optimizer(&t, &o) &&
-                         train(&t, &o, rows, start) && evaluate(&t, &loss, &accuracy)
-                     ? 0
-                     : 1;
-    if (status == 0)
-        printf("final test accuracy %.4f (loss %.4f) on %s\n", accuracy, loss,
-               relucl_context_device_name(t.ctx));
+    if (status == 0 &&
+        !(resume(&t, &o, rows, &start) && set_optimizer(&t, &o) && train(&t, &o, rows, start)))
+        status = 1;
 
     relucl_tensor *tensors[] = {&t.train.images, &t.train.labels, &t.test.images, &t.test.labels,
-                                &t.order, &t.identity, &t.x, &t.y};
+                                &t.order,        &t.identity,     &t.x,           &t.y};
     for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++)
         relucl_tensor_release(tensors[i]);
     for (int i = 0; i < 4; i++)

@@ -23,9 +23,18 @@ static void test_specs_and_presets(void **state) {
                      RELUCL_OK);
     assert_string_equal(relucl_net_spec(net), "5-4-leaky:0.2-3-prelu:0.25-2-elu:1-2");
     relucl_net_destroy(net);
+    assert_int_equal(relucl_net_create(ctx, "cnn", 4, 1, &net), RELUCL_OK);
+    assert_string_equal(relucl_net_spec(net),
+                        "1x28x28-conv32k3p1s1d1-relu-maxpool2s2p0-conv64k3p1s1d1-relu-"
+                        "maxpool2s2p0-128-relu-10");
+    assert_int_equal(relucl_net_inputs(net), 784);
+    assert_int_equal(relucl_net_parameter_count(net),
+                     32 * 9 + 32 + 64 * 32 * 9 + 64 + 3136 * 128 + 128 + 1290);
+    relucl_net_destroy(net);
 
     const char *bad[] = {"relu-10", "784", "784-0-10", "784-10-bogus", "784-10-leaky:x",
-                         "784-relu-10", "784-10-relu-relu"};
+                         "784-relu-10", "784-10-relu-relu", "1x4x4-conv2k5-10",
+                         "1x4x4-maxpool2-relu-10", "1x4x4-conv2k3x-10", "1x4x4-conv2"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         net = (relucl_net *)&net;
         relucl_net *const before = net;
@@ -110,16 +119,15 @@ static void test_every_activation_learns_clusters(void **state) {
 
 /* d(mean loss)/d(w) from a training step with lr 0, against central differences of the
  * loss the net itself reports, through dense + ELU + softmax cross-entropy. */
-static void test_net_gradient_matches_finite_differences(void **state) {
-    (void)state;
-    enum { N = 8, DIMS = 6 };
+static void check_net_gradient(const char *spec, size_t dims) {
+    enum { N = 8 };
     relucl_context *ctx = support_ctx();
-    float x[N * DIMS], labels[N];
-    clusters(x, labels, N, DIMS, 3, 11);
-    cl_mem bx = support_buffer_from(x, N * DIMS), bl = support_buffer_from(labels, N);
-    relucl_tensor X = support_view(bx, 0, 2, (size_t[2]){N, DIMS}), L = support_view1(bl, 0, N);
+    float x[N * 128], labels[N];
+    clusters(x, labels, N, dims, 3, 11);
+    cl_mem bx = support_buffer_from(x, N * dims), bl = support_buffer_from(labels, N);
+    relucl_tensor X = support_view(bx, 0, 2, (size_t[2]){N, dims}), L = support_view1(bl, 0, N);
     relucl_net *net = NULL;
-    assert_int_equal(relucl_net_create(ctx, "6-5-elu-4-identity-3", N, 5, &net), RELUCL_OK);
+    assert_int_equal(relucl_net_create(ctx, spec, N, 5, &net), RELUCL_OK);
     relucl_optimizer frozen = {RELUCL_OPTIMIZER_SGD, {0.0f, 0.0f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
     assert_int_equal(relucl_net_set_optimizer(net, &frozen), RELUCL_OK);
     assert_int_equal(relucl_net_train_step(net, &X, &L), RELUCL_OK);
@@ -144,7 +152,7 @@ static void test_net_gradient_matches_finite_differences(void **state) {
         assert_int_equal(relucl_tensor_write(ctx, &one, &params[p]), RELUCL_OK);
         double fd = (sides[0] - sides[1]) / (2.0 * h);
         if (fabs(fd - grads[p]) > 2e-3 + 2e-2 * fabs(fd))
-            fail_msg("parameter %zu: finite difference %.6g, gradient %.6g", p, fd,
+            fail_msg("%s: parameter %zu: finite difference %.6g, gradient %.6g", spec, p, fd,
                      (double)grads[p]);
         checked++;
     }
@@ -154,6 +162,29 @@ static void test_net_gradient_matches_finite_differences(void **state) {
     relucl_net_destroy(net);
     support_buffer_release(bx);
     support_buffer_release(bl);
+}
+
+static void test_net_gradient_matches_finite_differences(void **state) {
+    (void)state;
+    check_net_gradient("6-5-elu-4-identity-3", 6);
+}
+
+/* Through convolutions (one with a separate PReLU), average pooling, global pooling and the
+ * flattening into dense layers. */
+static void test_cnn_gradient_matches_finite_differences(void **state) {
+    (void)state;
+    check_net_gradient("2x7x6-conv4k3p1-elu-avgpool2-conv3k2-prelu-gap-5-elu-3", 84);
+}
+
+/* A small CNN on clustered 6x6 images: the loss falls at least fivefold. */
+static void test_cnn_learns_clusters(void **state) {
+    (void)state;
+    relucl_optimizer sgd = {RELUCL_OPTIMIZER_SGD, {0.05f, 0.9f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    double first = 0, last = 0, accuracy = 0;
+    train_clusters("1x3x4-conv4k3p1-relu-maxpool2-16-relu-4", &sgd, &first, &last, &accuracy);
+    printf("small CNN: loss %.4f -> %.4f, accuracy %.3f\n", first, last, accuracy);
+    assert_true(last < first / 5);
+    assert_true(accuracy > 0.95);
 }
 
 /* 200 steps on a Fashion-MNIST subset: the mean loss of the last 40 batches must be under a
@@ -235,6 +266,8 @@ int main(void) {
         cmocka_unit_test(test_specs_and_presets),
         cmocka_unit_test(test_every_activation_learns_clusters),
         cmocka_unit_test(test_net_gradient_matches_finite_differences),
+        cmocka_unit_test(test_cnn_gradient_matches_finite_differences),
+        cmocka_unit_test(test_cnn_learns_clusters),
         cmocka_unit_test(test_fashion_mnist_subset_loss_falls),
         cmocka_unit_test(test_train_step_rejects_bad_batches),
     };

@@ -177,6 +177,24 @@ static void test_copies_reject_null_host_memory(void **state) {
     support_buffer_release(buffer);
 }
 
+static void test_reshape_is_a_view_with_the_same_count(void **state) {
+    (void)state;
+    cl_mem buffer = support_buffer_poisoned(64);
+    size_t nchw[4] = {2, 4, 2, 3}, flat[2] = {2, 24}, wrong[2] = {2, 25};
+    relucl_tensor t = support_view(buffer, 5, 4, nchw), out = {0};
+    assert_int_equal(relucl_tensor_reshape(&t, 2, flat, &out), RELUCL_OK);
+    assert_ptr_equal(out.buffer, buffer);
+    assert_int_equal(out.offset, 5);
+    assert_int_equal(out.ndim, 2);
+    assert_int_equal(out.dims[1], 24);
+    relucl_tensor before = out;
+    assert_int_equal(relucl_tensor_reshape(&t, 2, wrong, &out), RELUCL_ERROR_SHAPE);
+    assert_int_equal(relucl_tensor_reshape(&t, 0, flat, &out), RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(relucl_tensor_reshape(NULL, 2, flat, &out), RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_memory_equal(&out, &before, sizeof out);
+    support_buffer_release(buffer);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wrap_sets_unused_dims_to_one),
@@ -187,6 +205,7 @@ int main(void) {
         cmocka_unit_test(test_check_tensor_catches_each_bad_descriptor),
         cmocka_unit_test(test_overlap_allows_only_the_same_view),
         cmocka_unit_test(test_copies_reject_null_host_memory),
+        cmocka_unit_test(test_reshape_is_a_view_with_the_same_count),
     };
     return cmocka_run_group_tests(tests, support_setup, support_teardown);
 }

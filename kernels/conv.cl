@@ -1,0 +1,206 @@
+/* 2-D convolution, NCHW input and KCRS filters: the direct (NAIVE) kernels, which are the
+ * reference, and the im2col / col2im / bias-and-activation kernels around the CLBlast GEMMs of
+ * the GEMM path (host/conv_gemm.c). kernels/activation_math.cl is built in front of this
+ * file, so a fused activation gives the same bits as relucl_activation_forward.
+ *
+ * Every kernel runs over a 1-, 2- or 3-D range whose fastest dimension walks the innermost
+ * array axis, so neighbouring work-items touch neighbouring floats and the coordinates taken
+ * from the slower dimensions are shared by a row of work-items. The host rounds the first two
+ * dimensions up to whole work-groups (host/conv.c, conv_launch); the kernels skip the tail.
+ * Coordinates are computed in long: a padded coordinate may be negative. Padding contributes
+ * nothing to a sum (it is skipped, not multiplied by zero). */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* relucl_activation_kind, as the host passes it. */
+#define KIND_RELU 0
+#define KIND_LEAKY 1
+#define KIND_ELU 2
+#define KIND_CLIPPED 3
+
+/* The geometry as host/conv.c packs it into an int16 (pack_geometry): every value is checked
+ * there to be at most INT_MAX. */
+#define GC ((long)g.s0)  /* input channels */
+#define GH ((long)g.s1)  /* input height */
+#define GW ((long)g.s2)  /* input width */
+#define GK ((long)g.s3)  /* output channels */
+#define GR ((long)g.s4)  /* filter height */
+#define GS ((long)g.s5)  /* filter width */
+#define GP ((long)g.s6)  /* output height */
+#define GQ ((long)g.s7)  /* output width */
+#define GCG ((long)g.s8) /* input channels per group */
+#define GKG ((long)g.s9) /* output channels per group */
+#define SH ((long)g.sa)  /* stride */
+#define SW ((long)g.sb)
+#define PH ((long)g.sc)  /* padding */
+#define PW ((long)g.sd)
+#define DH ((long)g.se)  /* dilation */
+#define DW ((long)g.sf)
+
+float conv_activate(int kind, float v, float a) {
+    switch (kind) {
+    case KIND_RELU: return RELU_F(float, v, a);
+    case KIND_LEAKY: return LEAKY_F(float, v, a);
+    case KIND_ELU: return ELU_F(float, v, a);
+    case KIND_CLIPPED: return CLIPPED_F(float, v, a);
+    default: return v;
+    }
+}
+
+/* y[n, k, p, q] = act(b[k] + sum over c, r, s (in that order) of x * w); range (Q, P, N * K). */
+kernel void conv_forward_naive(global const float *x, ulong xo, global const float *w, ulong wo,
+                               global const float *b, ulong bo, int has_bias, global float *y,
+                               ulong yo, int16 g, int kind, float a) {
+    long q = get_global_id(0), p = get_global_id(1), nk = get_global_id(2);
+    if (q >= GQ || p >= GP)
+        return;
+    long k = nk % GK, n = nk / GK;
+    long h0 = p * SH - PH, w0 = q * SW - PW;
+    global const float *xn = x + xo + (n * GC + (k / GKG) * GCG) * GH * GW;
+    global const float *wk = w + wo + k * GCG * GR * GS;
+    float sum = 0.0f;
+    for (long c = 0; c < GCG; c++)
+        for (long r = 0; r < GR; r++) {
+            long h = h0 + r * DH;
+            if (h < 0 || h >= GH)
+                continue;
+            for (long s = 0; s < GS; s++) {
+                long ws = w0 + s * DW;
+                if (ws >= 0 && ws < GW)
+                    sum += xn[(c * GH + h) * GW + ws] * wk[(c * GR + r) * GS + s];
+            }
+        }
+    if (has_bias)
+        sum += b[bo + k];
+    y[yo + (nk * GP + p) * GQ + q] = conv_activate(kind, sum, a);
+}
+
+/* The output row p that filter row r reads at input row h, or -1 when there is none. */
+long source_index(long h, long pad, long r, long dil, long stride, long limit) {
+    long t = h + pad - r * dil;
+    if (t < 0 || t % stride != 0)
+        return -1;
+    t /= stride;
+    return t < limit ? t : -1;
+}
+
+/* dx[n, c, h, w] = sum over r, s, then the group's k (in that order) of dy * w: a gather, one
+ * work-item per dx element; range (W, H, N * C). */
+kernel void conv_backward_data_naive(global const float *dy, ulong dyo, global const float *w,
+                                     ulong wo, global float *dx, ulong dxo, int16 g) {
+    long wx = get_global_id(0), h = get_global_id(1), nc = get_global_id(2);
+    if (wx >= GW || h >= GH)
+        return;
+    long c = nc % GC, n = nc / GC, group = c / GCG, cl = c - group * GCG;
+    global const float *dyn = dy + dyo + (n * GK + group * GKG) * GP * GQ;
+    global const float *wc = w + wo + (group * GKG * GCG + cl) * GR * GS;
+    float sum = 0.0f;
+    for (long r = 0; r < GR; r++) {
+        long p = source_index(h, PH, r, DH, SH, GP);
+        if (p < 0)
+            continue;
+        for (long s = 0; s < GS; s++) {
+            long q = source_index(wx, PW, s, DW, SW, GQ);
+            if (q < 0)
+                continue;
+            for (long k = 0; k < GKG; k++)
+                sum += dyn[(k * GP + p) * GQ + q] * wc[(k * GCG * GR + r) * GS + s];
+        }
+    }
+    dx[dxo + (nc * GH + h) * GW + wx] = sum;
+}
+
+/* dw[k, c, r, s] (= old + sum when accumulating) with the sum over n, p, q (in that order) of
+ * dy * x; range (S, R, K * C / groups). */
+kernel void conv_backward_filter_naive(global const float *x, ulong xo, global const float *dy,
+                                       ulong dyo, global float *dw, ulong dwo, ulong batch,
+                                       int accumulate, int16 g) {
+    long s = get_global_id(0), r = get_global_id(1), kc = get_global_id(2);
+    if (s >= GS || r >= GR)
+        return;
+    long k = kc / GCG, c = (k / GKG) * GCG + kc % GCG;
+    float sum = 0.0f;
+    for (long n = 0; n < (long)batch; n++) {
+        global const float *xn = x + xo + (n * GC + c) * GH * GW;
+        global const float *dyn = dy + dyo + (n * GK + k) * GP * GQ;
+        for (long p = 0; p < GP; p++) {
+            long h = p * SH - PH + r * DH;
+            if (h < 0 || h >= GH)
+                continue;
+            for (long q = 0; q < GQ; q++) {
+                long ws = q * SW - PW + s * DW;
+                if (ws >= 0 && ws < GW)
+                    sum += dyn[p * GQ + q] * xn[h * GW + ws];
+            }
+        }
+    }
+    global float *out = dw + dwo + (kc * GR + r) * GS + s;
+    *out = accumulate ? *out + sum : sum;
+}
+
+/* db[k] (= old + sum when accumulating) with the sum of dy over n, then p * Q + q; range (K).
+ * Both algorithms use it. */
+kernel void conv_backward_bias(global const float *dy, ulong dyo, global float *db, ulong dbo,
+                               ulong batch, int accumulate, int16 g) {
+    long k = get_global_id(0), plane = GP * GQ;
+    if (k >= GK)
+        return;
+    float sum = 0.0f;
+    for (long n = 0; n < (long)batch; n++) {
+        global const float *dyn = dy + dyo + (n * GK + k) * plane;
+        for (long i = 0; i < plane; i++)
+            sum += dyn[i];
+    }
+    db[dbo + k] = accumulate ? db[dbo + k] + sum : sum;
+}
+
+/* col[n][(c * R + r) * S + s][p * Q + q] = x[n, c, h, w] at the tap's input position, or 0 in
+ * the padding: each image's (C * R * S, P * Q) matrix, images one after the other. Range
+ * (Q, P, images * C * R * S). */
+kernel void conv_im2col(global const float *x, ulong xo, global float *col, ulong co, int16 g) {
+    long q = get_global_id(0), p = get_global_id(1), row = get_global_id(2);
+    if (q >= GQ || p >= GP)
+        return;
+    long s = row % GS, t = row / GS;
+    long r = t % GR, nc = t / GR; /* nc = n * C + c */
+    long h = p * SH - PH + r * DH, ws = q * SW - PW + s * DW;
+    float v = 0.0f;
+    if (h >= 0 && h < GH && ws >= 0 && ws < GW)
+        v = x[xo + (nc * GH + h) * GW + ws];
+    col[co + (row * GP + p) * GQ + q] = v;
+}
+
+/* The adjoint of conv_im2col: dx[n, c, h, w] = sum over r, s (in that order) of the col
+ * entries that came from (h, w). A gather, so no two work-items write the same float. Range
+ * (W, H, images * C). */
+kernel void conv_col2im(global const float *col, ulong co, global float *dx, ulong dxo,
+                        int16 g) {
+    long wx = get_global_id(0), h = get_global_id(1), nc = get_global_id(2);
+    if (wx >= GW || h >= GH)
+        return;
+    global const float *colc = col + co + nc * GR * GS * GP * GQ;
+    float sum = 0.0f;
+    for (long r = 0; r < GR; r++) {
+        long p = source_index(h, PH, r, DH, SH, GP);
+        if (p < 0)
+            continue;
+        for (long s = 0; s < GS; s++) {
+            long q = source_index(wx, PW, s, DW, SW, GQ);
+            if (q >= 0)
+                sum += colc[((r * GS + s) * GP + p) * GQ + q];
+        }
+    }
+    dx[dxo + (nc * GH + h) * GW + wx] = sum;
+}
+
+/* y = act(y + b[k]) in place after the GEMM; range (P * Q, rows = N * K). */
+kernel void conv_bias_act(global float *y, ulong yo, global const float *b, ulong bo,
+                          int has_bias, ulong rows, int16 g, int kind, float a) {
+    long i = get_global_id(0), nk = get_global_id(1);
+    if (i >= GP * GQ || nk >= (long)rows)
+        return;
+    global float *v = y + yo + nk * GP * GQ + i;
+    float sum = *v;
+    if (has_bias)
+        sum += b[bo + nk % GK];
+    *v = conv_activate(kind, sum, a);
+}
