@@ -66,7 +66,8 @@ typedef struct workload {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: relucl-bench [options]\n"
+            "usage: relucl-bench [options]           activation bandwidth (this mode)\n"
+            "       relucl-bench gemm|train|conv [options]   (see relucl-bench MODE --help)\n"
             "  --device SPEC       gpu, cpu, accelerator, P:D or part of a name (as relucl-info)\n"
             "  --op NAME[,NAME]    only these: relu, leaky_relu, elu, clipped_relu, prelu\n"
             "  --max-elements N    largest size (K, M, G suffixes: powers of 1024); the default,\n"
@@ -128,19 +129,6 @@ static int select_ops(const char *list, int *selected)
     return 0;
 }
 
-/* The value of option `name` at argv[*i] ("--name V" or "--name=V"), or NULL if not it. */
-static const char *option_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t len = strlen(name);
-    if (strncmp(argv[*i], name, len))
-        return NULL;
-    if (argv[*i][len] == '=')
-        return argv[*i] + len + 1;
-    if (argv[*i][len] == '\0' && *i + 1 < argc)
-        return argv[++*i];
-    return NULL;
-}
-
 /* 0: run; 1: exit 0 (help); -1: exit 1. */
 static int parse_options(int argc, char **argv, options *o)
 {
@@ -154,14 +142,14 @@ static int parse_options(int argc, char **argv, options *o)
             return 1;
         } else if (!strcmp(argv[i], "--quick")) {
             o->max_elements = o->max_elements < QUICK_ELEMENTS ? o->max_elements : QUICK_ELEMENTS;
-        } else if ((v = option_value(argc, argv, &i, "--device"))) {
+        } else if ((v = bench_option_value(argc, argv, &i, "--device"))) {
             o->device = v;
-        } else if ((v = option_value(argc, argv, &i, "--json"))) {
+        } else if ((v = bench_option_value(argc, argv, &i, "--json"))) {
             o->json = v;
-        } else if ((v = option_value(argc, argv, &i, "--op"))) {
+        } else if ((v = bench_option_value(argc, argv, &i, "--op"))) {
             if (select_ops(v, o->selected))
                 return -1;
-        } else if ((v = option_value(argc, argv, &i, "--max-elements"))) {
+        } else if ((v = bench_option_value(argc, argv, &i, "--max-elements"))) {
             size_t n = 0;
             if (parse_count(v, &n) || n < MIN_ELEMENTS) {
                 fprintf(stderr, "relucl-bench: --max-elements: '%s' is not a count >= %zu\n", v,
@@ -190,49 +178,6 @@ static int check(relucl_context *ctx, relucl_status s, const char *what)
     fprintf(stderr, "relucl-bench: %s: %s: %s\n", what, relucl_status_name(s),
             relucl_context_error(ctx));
     return -1;
-}
-
-/* Opens the device `spec` names through relucl, then hands relucl a profiling queue of our
- * own on it. On success *queue holds our reference, released by the caller. */
-static int open_device(const char *spec, relucl_context **ctx, cl_command_queue *queue)
-{
-    char message[1024] = "";
-    relucl_context *probe = NULL;
-    relucl_status s = relucl_context_create_ex(spec, &probe, message, sizeof message);
-    if (s != RELUCL_OK) {
-        fprintf(stderr, "relucl-bench: %s: %s\n", relucl_status_name(s), message);
-        return -1;
-    }
-    cl_int err = CL_SUCCESS;
-    *queue = clCreateCommandQueue(relucl_context_cl_context(probe), relucl_context_device(probe),
-                                  CL_QUEUE_PROFILING_ENABLE, &err);
-    /* The queue holds the OpenCL context: the probe's work is done. */
-    relucl_context_destroy(probe);
-    if (err != CL_SUCCESS) {
-        fprintf(stderr, "relucl-bench: clCreateCommandQueue (profiling) failed: %d\n", (int)err);
-        return -1;
-    }
-    s = relucl_context_create_from_queue(*queue, ctx);
-    if (s != RELUCL_OK) {
-        fprintf(stderr, "relucl-bench: relucl_context_create_from_queue: %s\n",
-                relucl_status_name(s));
-        clReleaseCommandQueue(*queue);
-        return -1;
-    }
-    return 0;
-}
-
-static void device_info(cl_device_id d, cl_ulong *global_mem, cl_ulong *max_alloc, char *platform,
-                        char *driver, size_t size)
-{
-    cl_platform_id p = NULL;
-    clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof *global_mem, global_mem, NULL);
-    clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof *max_alloc, max_alloc, NULL);
-    if (clGetDeviceInfo(d, CL_DRIVER_VERSION, size, driver, NULL) != CL_SUCCESS)
-        snprintf(driver, size, "?");
-    if (clGetDeviceInfo(d, CL_DEVICE_PLATFORM, sizeof p, &p, NULL) != CL_SUCCESS ||
-        clGetPlatformInfo(p, CL_PLATFORM_NAME, size, platform, NULL) != CL_SUCCESS)
-        snprintf(platform, size, "?");
 }
 
 /* The largest size to run: the option, then BUFFERS buffers within a quarter of the device's
@@ -385,52 +330,32 @@ static int setup_slope(workload *w)
 
 /* ---- Main -------------------------------------------------------------------------------- */
 
-static char *join_args(int argc, char **argv)
-{
-    size_t len = 1;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = calloc(len, 1);
-    for (int i = 0; s && i < argc; i++) {
-        if (i)
-            strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
-}
-
-int main(int argc, char **argv)
+/* The activation sweep: the default mode. */
+static int activation_main(int argc, char **argv)
 {
     options opt = {0};
     int parsed = parse_options(argc, argv, &opt);
     if (parsed)
         return parsed > 0 ? 0 : 1;
 
-    workload w = {0};
-    if (open_device(opt.device, &w.ctx, &w.queue))
+    bench_env env;
+    if (bench_env_open(&env, opt.device, argc, argv))
         return 1;
-    if (relucl_context_queue(w.ctx) != w.queue)
-        fprintf(stderr, "relucl-bench: warning: relucl_context_queue is not the queue given\n");
-
-    char platform[256], driver[256], date[32];
-    cl_ulong global_mem = 0, max_alloc = 0;
-    time_t now = time(NULL);
-    struct tm utc;
-    device_info(relucl_context_device(w.ctx), &global_mem, &max_alloc, platform, driver,
-                sizeof platform);
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &utc));
-    size_t max_n = size_cap(opt.max_elements, global_mem, max_alloc);
+    workload w = {0};
+    w.ctx = env.ctx;
+    w.queue = env.queue;
+    size_t max_n = size_cap(opt.max_elements, env.global_mem, env.max_alloc);
 
     printf("relucl-bench %s on %s (%s, driver %s), %s\n", relucl_version(),
-           relucl_context_device_name(w.ctx), platform, driver, date);
+           relucl_context_device_name(w.ctx), env.platform, env.driver, env.date);
     printf("sizes %zu to %zu elements (--max-elements %zu; %d buffers within 1/4 of %.2f GiB "
            "global memory, each within %.2f GiB max alloc)\n",
-           MIN_ELEMENTS, max_n, opt.max_elements, BUFFERS, (double)global_mem / (1u << 30),
-           (double)max_alloc / (1u << 30));
+           MIN_ELEMENTS, max_n, opt.max_elements, BUFFERS, (double)env.global_mem / (1u << 30),
+           (double)env.max_alloc / (1u << 30));
     printf("time per call: best of 3 batches of >= 20 ms, OpenCL marker profiling\n\n");
     bench_print_header(stdout);
 
-    bench_timer timer = {w.queue, 0.020, 3, 0};
+    bench_timer timer = env.timer;
     bench_row rows[NOPS * 2 * MAX_SIZES];
     size_t nrows = 0;
     uint64_t rng = 0x9e3779b97f4a7c15u;
@@ -447,23 +372,31 @@ int main(int argc, char **argv)
     if (timer.host_clock)
         printf("note: timed with the host clock (the device gave markers no times)\n");
 
-    char *command = join_args(argc, argv);
-    bench_report report = {.command = command,
-                           .date = date,
+    bench_report report = {.command = env.command,
+                           .date = env.date,
                            .device = relucl_context_device_name(w.ctx),
-                           .platform = platform,
-                           .driver = driver,
-                           .global_mem = global_mem,
-                           .max_alloc = max_alloc,
+                           .platform = env.platform,
+                           .driver = env.driver,
+                           .global_mem = env.global_mem,
+                           .max_alloc = env.max_alloc,
                            .timer = &timer,
                            .rows = rows,
                            .nrows = nrows};
     if (opt.json && bench_write_json(opt.json, &report))
         failed = 1;
-    free(command);
     relucl_tensor_release(&w.slope);
     relucl_tensor_release(&w.dslope);
-    relucl_context_destroy(w.ctx);
-    clReleaseCommandQueue(w.queue);
+    bench_env_close(&env);
     return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "gemm"))
+        return bench_gemm_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "train"))
+        return bench_train_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "conv"))
+        return bench_conv_main(argc, argv);
+    return activation_main(argc, argv);
 }

@@ -42,7 +42,7 @@ void bench_print_row(FILE *f, const bench_row *r)
 
 /* ---- JSON -------------------------------------------------------------------------------- */
 
-static void json_string(FILE *f, const char *s)
+void bench_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; s && *s; s++) {
@@ -60,16 +60,32 @@ static void json_string(FILE *f, const char *s)
 static void json_field(FILE *f, const char *key, const char *value)
 {
     fprintf(f, "  \"%s\": ", key);
-    json_string(f, value);
+    bench_json_string(f, value);
     fputs(",\n", f);
+}
+
+void bench_json_header(FILE *f, const bench_env *env, const char *mode)
+{
+    fputs("{\n", f);
+    json_field(f, "tool", "relucl-bench");
+    json_field(f, "mode", mode);
+    json_field(f, "relucl_version", relucl_version());
+    json_field(f, "command", env->command ? env->command : "");
+    json_field(f, "date", env->date);
+    json_field(f, "device", relucl_context_device_name(env->ctx));
+    json_field(f, "platform", env->platform);
+    json_field(f, "driver", env->driver);
+    json_field(f, "clock", env->timer.host_clock ? "host" : "opencl-markers");
+    fprintf(f, "  \"batch_target_ms\": %.1f,\n  \"batches\": %d,\n",
+            env->timer.target_s * 1e3, env->timer.batches);
 }
 
 static void json_row(FILE *f, const bench_row *r, int last)
 {
     fputs("    {\"op\": ", f);
-    json_string(f, r->op);
+    bench_json_string(f, r->op);
     fputs(", \"direction\": ", f);
-    json_string(f, r->direction);
+    bench_json_string(f, r->direction);
     fprintf(f,
             ", \"elements\": %zu, \"bytes\": %.0f, \"reps\": %u, \"time_us\": %.4f, "
             "\"gbps\": %.3f, \"copy_reps\": %u, \"copy_time_us\": %.4f, \"copy_gbps\": %.3f, "
@@ -101,7 +117,17 @@ static int write_all(FILE *f, const bench_report *rep)
     return ferror(f) ? -1 : 0;
 }
 
+static int write_report(FILE *f, const void *arg)
+{
+    return write_all(f, arg);
+}
+
 int bench_write_json(const char *path, const bench_report *report)
+{
+    return bench_json_write(path, write_report, report);
+}
+
+int bench_json_write(const char *path, int (*body)(FILE *f, const void *arg), const void *arg)
 {
     size_t len = strlen(path);
     char *tmp = malloc(len + 5);
@@ -113,7 +139,7 @@ int bench_write_json(const char *path, const bench_report *report)
     memcpy(tmp + len, ".tmp", 5);
     FILE *f = fopen(tmp, "w");
     if (f) {
-        int bad = write_all(f, report);
+        int bad = body(f, arg) || ferror(f);
         if (fclose(f) == 0 && !bad && rename(tmp, path) == 0)
             rc = 0;
         else {

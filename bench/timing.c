@@ -10,7 +10,7 @@
 
 #define MAX_REPS 1000000u
 
-static double host_now(void)
+double bench_host_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -46,7 +46,7 @@ static int run_batch(bench_timer *t, bench_enqueue_fn fn, void *arg, unsigned re
     /* Start from an idle queue, so the batch is not charged for earlier work. */
     if (cl_check(clFinish(t->queue), "clFinish"))
         return -1;
-    double h0 = host_now();
+    double h0 = bench_host_now();
     if (cl_check(clEnqueueMarkerWithWaitList(t->queue, 0, NULL, &a), "clEnqueueMarker"))
         goto done;
     for (unsigned r = 0; r < reps; r++)
@@ -55,7 +55,7 @@ static int run_batch(bench_timer *t, bench_enqueue_fn fn, void *arg, unsigned re
     if (cl_check(clEnqueueMarkerWithWaitList(t->queue, 0, NULL, &b), "clEnqueueMarker") ||
         cl_check(clWaitForEvents(1, &b), "clWaitForEvents"))
         goto done;
-    double host = host_now() - h0;
+    double host = bench_host_now() - h0;
 
     double dev = t->host_clock ? -1.0 : marker_span(a, b);
     if (dev < 0.0 && !t->host_clock) {
@@ -95,13 +95,12 @@ static int calibrate(bench_timer *t, bench_enqueue_fn fn, void *arg, unsigned *r
     return 0;
 }
 
-int bench_measure(bench_timer *timer, bench_enqueue_fn fn, void *arg, bench_timing *out)
+/* Calibrates, then keeps the fastest of timer->batches batches. */
+static int timed_batches(bench_timer *timer, bench_enqueue_fn fn, void *arg, bench_timing *out)
 {
-    double warm = 0.0, best = -1.0;
+    double best = -1.0;
     unsigned reps = 1;
-
-    /* The first call may build kernels or touch fresh pages: never time it. */
-    if (run_batch(timer, fn, arg, 1, &warm) || calibrate(timer, fn, arg, &reps))
+    if (calibrate(timer, fn, arg, &reps))
         return -1;
     for (int i = 0; i < timer->batches; i++) {
         double s = 0.0;
@@ -113,4 +112,27 @@ int bench_measure(bench_timer *timer, bench_enqueue_fn fn, void *arg, bench_timi
     out->reps = reps;
     out->per_call_s = best / (double)reps;
     return 0;
+}
+
+int bench_measure(bench_timer *timer, bench_enqueue_fn fn, void *arg, bench_timing *out)
+{
+    double warm = 0.0;
+    /* The first call may build kernels or touch fresh pages: never time it. */
+    if (run_batch(timer, fn, arg, 1, &warm))
+        return -1;
+    return timed_batches(timer, fn, arg, out);
+}
+
+int bench_measure_capped(bench_timer *timer, bench_enqueue_fn fn, void *arg, double slow_s,
+                         bench_timing *out)
+{
+    double first = 0.0;
+    if (run_batch(timer, fn, arg, 1, &first))
+        return -1;
+    if (first >= slow_s) {
+        out->reps = 1;
+        out->per_call_s = first;
+        return 0;
+    }
+    return timed_batches(timer, fn, arg, out);
 }

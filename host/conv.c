@@ -208,7 +208,7 @@ static relucl_status check_apart(relucl_context *ctx, const char *fn, const char
 
 /* AUTO takes the GEMM path when each output sums enough products to amortise im2col and the
  * GEMM's own overheads: (C / groups) * R * S >= 32 with at least 4 filters per group (depthwise
- * and thin layers stay direct), and when one image's im2col scratch fits the workspace limit
+ * and thin layers stay direct), and when one image's scratch fits the workspace limit
  * (AUTO never fails for lack of workspace). The rule reads only shapes and the limit, so the
  * same call always takes the same path. An explicit GEMM whose single image does not fit is
  * an error. */
@@ -217,7 +217,7 @@ static relucl_status choose_algo(relucl_context *ctx, const char *fn, relucl_con
     if (algo != RELUCL_CONV_AUTO && algo != RELUCL_CONV_NAIVE && algo != RELUCL_CONV_GEMM)
         return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
                            "algo is %d, not a relucl_conv_algo", (int)algo);
-    size_t col = conv_col_floats(g), limit = conv_workspace_limit(ctx);
+    size_t col = conv_scratch_floats(g), limit = conv_workspace_limit(ctx);
     int fits = col <= limit / sizeof(float);
     size_t taps = g->r * g->s; /* cg * taps >= 32, without overflow */
     if (algo == RELUCL_CONV_AUTO)
@@ -226,9 +226,9 @@ static relucl_status choose_algo(relucl_context *ctx, const char *fn, relucl_con
     if (algo == RELUCL_CONV_GEMM && !fits) {
         if (col == SIZE_MAX)
             return relucl_fail(ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn,
-                               "workspace: one image's im2col scratch overflows size_t");
+                               "workspace: one image's scratch overflows size_t");
         return relucl_fail(ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn,
-                           "workspace: one image needs %zu bytes of im2col scratch, more than "
+                           "workspace: one image needs %zu bytes of scratch, more than "
                            "the workspace limit of %zu bytes (relucl_context_set_workspace_limit; "
                            "the device's largest allocation caps it too)",
                            col * sizeof(float), limit);
@@ -418,9 +418,9 @@ relucl_status relucl_conv2d_workspace_size(relucl_context *ctx, const relucl_con
         return relucl_fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "bytes is NULL");
     if ((status = check_operands(ctx, fn, conv, "x", x, "w", w, &g)) != RELUCL_OK)
         return status;
-    size_t col = conv_col_floats(&g);
+    size_t col = conv_scratch_floats(&g);
     if (col == SIZE_MAX || (g.n > 0 && col > SIZE_MAX / sizeof(float) / g.n))
-        return relucl_fail(ctx, RELUCL_ERROR_SHAPE, fn, "x: the im2col scratch size overflows");
+        return relucl_fail(ctx, RELUCL_ERROR_SHAPE, fn, "x: the scratch size overflows");
     *bytes = g.n * col * sizeof(float);
     return RELUCL_OK;
 }

@@ -21,10 +21,9 @@ cl_int16 conv_pack(const conv_geom *g);
 relucl_status conv_launch(relucl_context *ctx, const char *fn, cl_kernel kernel, cl_uint dims,
                           const size_t *global);
 
-/* Floats of im2col scratch one image needs on the GEMM path: 0 for a 1x1 filter with stride
- * 1 and no padding, whose im2col matrix is the image itself; SIZE_MAX when the count
- * overflows. */
-size_t conv_col_floats(const conv_geom *g);
+/* Floats of workspace one image needs on the GEMM path: its columns (C R S x P Q) and the
+ * GEMM's other operand or result (K x P Q); SIZE_MAX when the count overflows. */
+size_t conv_scratch_floats(const conv_geom *g);
 /* The workspace cap in bytes: the limit set (or the default), but no more than the device's
  * largest single allocation. */
 size_t conv_workspace_limit(const relucl_context *ctx);

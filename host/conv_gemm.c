@@ -1,8 +1,13 @@
 /* The GEMM algorithm: im2col into the context's workspace, CLBlast, then col2im or the fused
- * bias-and-activation pass. Each image's im2col matrix is (C * R * S, P * Q); group i uses
- * its rows [i * C/groups * R * S, (i + 1) * C/groups * R * S). Images go through in chunks
- * sized so the scratch stays under the workspace limit; a chunk gives the same bits as a
- * whole batch, since every GEMM works on one image's matrices either way. */
+ * bias-and-activation pass.
+ *
+ * Images go through in chunks, as many as the workspace limit allows. For the forward and the
+ * data gradient a chunk's images sit side by side in one matrix, so each chunk is one GEMM
+ * (a batch over the groups) however small the images: y_g (K/g, images * P * Q) =
+ * w_g (K/g, C/g R S) x col_g (C/g R S, images * P * Q). Each output element is still one dot
+ * product over C/g R S (or K/g) in CLBlast's order, whatever the chunk. The filter gradient
+ * sums over images, so it runs image by image (beta 1 after the first): the order of that sum
+ * never depends on the chunks either. */
 #include "conv.h"
 
 #include <stdint.h>
@@ -11,11 +16,11 @@ static size_t mul_sat(size_t a, size_t b) {
     return (a != 0 && b > SIZE_MAX / a) ? SIZE_MAX : a * b;
 }
 
-size_t conv_col_floats(const conv_geom *g) {
-    if (g->r == 1 && g->s == 1 && g->stride[0] == 1 && g->stride[1] == 1 && g->pad[0] == 0 &&
-        g->pad[1] == 0)
-        return 0;
-    return mul_sat(mul_sat(mul_sat(g->c, g->r * g->s), g->p), g->q);
+size_t conv_scratch_floats(const conv_geom *g) {
+    size_t taps = mul_sat(g->c, g->r * g->s), plane = g->p * g->q;
+    if (taps == SIZE_MAX || g->k > SIZE_MAX - taps)
+        return SIZE_MAX;
+    return mul_sat(taps + g->k, plane);
 }
 
 /* Makes ctx->workspace at least `bytes` long: allocated on first need, grown (released and
@@ -36,116 +41,95 @@ static relucl_status reserve(relucl_context *ctx, const char *fn, size_t bytes) 
     return RELUCL_OK;
 }
 
-/* The images per chunk (the caller made sure one fits) and their scratch, reserved. */
+/* Per-image sizes in floats, and the images per chunk. */
+typedef struct conv_plan {
+    size_t taps, group_taps, plane, image, out, chunk;
+} conv_plan;
+
+/* The chunk size (the caller made sure one image fits the limit) and its scratch, reserved. */
 static relucl_status plan(relucl_context *ctx, const char *fn, const conv_geom *g,
-                          size_t *chunk) {
-    size_t col = conv_col_floats(g);
-    *chunk = g->n;
-    if (col == 0)
-        return RELUCL_OK;
-    size_t fit = conv_workspace_limit(ctx) / (col * sizeof(float));
-    if (fit < *chunk)
-        *chunk = fit;
-    return reserve(ctx, fn, *chunk * col * sizeof(float));
+                          conv_plan *pl) {
+    pl->taps = g->c * g->r * g->s;
+    pl->group_taps = g->cg * g->r * g->s;
+    pl->plane = g->p * g->q;
+    pl->image = g->c * g->h * g->w;
+    pl->out = g->k * pl->plane;
+    size_t per_image = conv_scratch_floats(g) * sizeof(float);
+    size_t fit = per_image ? conv_workspace_limit(ctx) / per_image : g->n;
+    pl->chunk = fit < g->n ? fit : g->n;
+    return reserve(ctx, fn, pl->chunk * per_image);
 }
 
-static relucl_tensor view(cl_mem buffer, size_t offset, int ndim, size_t d0, size_t d1,
-                          size_t d2) {
-    relucl_tensor t = {buffer, offset, ndim, {d0, d1, d2, 1}};
-    if (ndim == 2) {
-        t.dims[0] = d1;
-        t.dims[1] = d2;
-        t.dims[2] = 1;
-    }
+static relucl_tensor view(cl_mem buffer, size_t offset, size_t batch, size_t rows,
+                          size_t cols) {
+    relucl_tensor t = {buffer, offset, 3, {batch, rows, cols, 1}};
     return t;
 }
 
-/* Per-image sizes, in floats. */
-typedef struct conv_sizes {
-    size_t image, col, out, group_rows, plane;
-} conv_sizes;
-
-static conv_sizes sizes_of(const conv_geom *g) {
-    conv_sizes z;
-    z.plane = g->p * g->q;
-    z.image = g->c * g->h * g->w;
-    z.group_rows = g->cg * g->r * g->s;
-    z.col = g->c * g->r * g->s * z.plane;
-    z.out = g->k * z.plane;
-    return z;
+/* c = op(a) op(b) + beta c over (groups, rows, cols) views: a batch over the groups, or a
+ * plain GEMM for one group. */
+static relucl_status group_gemm(relucl_context *ctx, const char *fn, relucl_transpose ta,
+                                relucl_transpose tb, relucl_tensor a, relucl_tensor b, float beta,
+                                relucl_tensor c) {
+    if (a.dims[0] == 1) {
+        relucl_tensor *all[3] = {&a, &b, &c};
+        for (int i = 0; i < 3; i++)
+            *all[i] = (relucl_tensor){all[i]->buffer, all[i]->offset, 2,
+                                      {all[i]->dims[1], all[i]->dims[2], 1, 1}};
+        return relucl_gemm_in(ctx, fn, 2, ta, tb, 1.0f, &a, &b, beta, &c);
+    }
+    return relucl_gemm_in(ctx, fn, 3, ta, tb, 1.0f, &a, &b, beta, &c);
 }
 
-static relucl_status get_kernel(relucl_context *ctx, const char *fn, int wanted, const char *name,
+static relucl_status get_kernel(relucl_context *ctx, const char *fn, const char *name,
                                 cl_kernel *out) {
-    *out = NULL;
-    return wanted ? relucl_kernel_get(ctx, fn, RELUCL_PROGRAM_CONV, name, out) : RELUCL_OK;
+    return relucl_kernel_get(ctx, fn, RELUCL_PROGRAM_CONV, name, out);
 }
 
-/* Images [n0, n0 + count) of x, at element offset xo of its buffer, into the workspace. */
+/* The columns of images [n0, n0 + count) into the workspace, with the layout of conv_im2col. */
 static relucl_status im2col(relucl_context *ctx, const char *fn, cl_kernel kernel,
-                            const conv_geom *g, cl_mem x, size_t xo, size_t count) {
-    cl_ulong xoff = xo, co = 0;
+                            const conv_geom *g, const conv_plan *pl, const relucl_tensor *x,
+                            size_t n0, size_t count, int side_by_side) {
+    cl_ulong xo = x->offset + n0 * pl->image, co = 0;
+    cl_ulong row_step = side_by_side ? count * pl->plane : pl->plane;
+    cl_ulong image_step = side_by_side ? pl->plane : pl->taps * pl->plane;
     cl_int16 geo = conv_pack(g);
-    relucl_arg args[] = {RELUCL_ARG(x), RELUCL_ARG(xoff), RELUCL_ARG(ctx->workspace),
-                         RELUCL_ARG(co), RELUCL_ARG(geo)};
-    const size_t global[3] = {g->q, g->p, count * g->c * g->r * g->s};
-    relucl_status status = relucl_set_args(ctx, fn, kernel, args, 5);
+    relucl_arg args[] = {RELUCL_ARG(x->buffer), RELUCL_ARG(xo),       RELUCL_ARG(ctx->workspace),
+                         RELUCL_ARG(co),        RELUCL_ARG(row_step), RELUCL_ARG(image_step),
+                         RELUCL_ARG(geo)};
+    const size_t global[3] = {g->q, g->p, count * pl->taps};
+    relucl_status status = relucl_set_args(ctx, fn, kernel, args, 7);
     return status != RELUCL_OK ? status : conv_launch(ctx, fn, kernel, 3, global);
 }
 
-/* The im2col matrices of images [n0, n0 + count): the workspace, or x itself for a 1x1
- * filter with stride 1 and no padding. */
-static relucl_status columns(relucl_context *ctx, const char *fn, cl_kernel kernel,
-                             const conv_geom *g, const relucl_tensor *x, size_t n0, size_t count,
-                             cl_mem *buffer, size_t *offset) {
-    size_t xo = x->offset + n0 * sizes_of(g).image;
-    if (!kernel) {
-        *buffer = x->buffer;
-        *offset = xo;
-        return RELUCL_OK;
-    }
-    *buffer = ctx->workspace;
-    *offset = 0;
-    return im2col(ctx, fn, kernel, g, x->buffer, xo, count);
+/* One GEMM per chunk, batched over the groups: c_g = op(a_g) b_g, with (K/g, C/g R S) filters
+ * and (rows, count * P * Q) matrices side by side in the workspace. */
+static relucl_status chunk_gemm(relucl_context *ctx, const char *fn, const conv_geom *g,
+                                const conv_plan *pl, relucl_transpose ta, const relucl_tensor *w,
+                                size_t b_offset, size_t b_rows, size_t c_offset, size_t c_rows,
+                                size_t count) {
+    size_t cols = count * pl->plane;
+    relucl_tensor a = view(w->buffer, w->offset, g->groups, g->kg, pl->group_taps),
+                  b = view(ctx->workspace, b_offset, g->groups, b_rows, cols),
+                  c = view(ctx->workspace, c_offset, g->groups, c_rows, cols);
+    return group_gemm(ctx, fn, ta, RELUCL_NO_TRANS, a, b, 0.0f, c);
 }
 
-/* y for `count` images from their columns: w_g (K/g, C/g R S) x col_g (C/g R S, P Q). With one
- * group the filters are shared by a strided batch over the images; with more, each image is a
- * batch over its groups. */
-static relucl_status forward_gemm(relucl_context *ctx, const char *fn, const conv_geom *g,
-                                  const relucl_tensor *w, cl_mem col, size_t co,
-                                  const relucl_tensor *y, size_t yo, size_t count) {
-    conv_sizes z = sizes_of(g);
-    relucl_status status = RELUCL_OK;
-    if (g->groups == 1) {
-        relucl_tensor a = view(w->buffer, w->offset, 3, 1, g->k, z.group_rows),
-                      b = view(col, co, 3, count, z.group_rows, z.plane),
-                      c = view(y->buffer, yo, 3, count, g->k, z.plane);
-        return relucl_gemm_in(ctx, fn, 3, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, &a, &b, 0.0f,
-                              &c);
-    }
-    relucl_tensor a = view(w->buffer, w->offset, 3, g->groups, g->kg, z.group_rows);
-    for (size_t i = 0; i < count && status == RELUCL_OK; i++) {
-        relucl_tensor b = view(col, co + i * z.col, 3, g->groups, z.group_rows, z.plane),
-                      c = view(y->buffer, yo + i * z.out, 3, g->groups, g->kg, z.plane);
-        status = relucl_gemm_in(ctx, fn, 3, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, &a, &b, 0.0f,
-                                &c);
-    }
-    return status;
-}
-
+/* y for the chunk from the GEMM's (K, count * P * Q) result z, plus bias and activation. */
 static relucl_status bias_act(relucl_context *ctx, const char *fn, cl_kernel kernel,
-                              const conv_geom *g, relucl_activation act, const relucl_tensor *b,
-                              const relucl_tensor *y) {
+                              const conv_geom *g, relucl_activation act, size_t z_offset,
+                              const relucl_tensor *b, const relucl_tensor *y, size_t yo,
+                              size_t count) {
     cl_mem bb = b ? b->buffer : NULL;
-    cl_ulong yo = y->offset, bo = b ? b->offset : 0, rows = g->n * g->k;
+    cl_ulong zo = z_offset, bo = b ? b->offset : 0, yoff = yo, images = count;
     cl_int has_bias = b != NULL, kind = (cl_int)act.kind;
     cl_int16 geo = conv_pack(g);
-    relucl_arg args[] = {RELUCL_ARG(y->buffer), RELUCL_ARG(yo),       RELUCL_ARG(bb),
-                         RELUCL_ARG(bo),        RELUCL_ARG(has_bias), RELUCL_ARG(rows),
-                         RELUCL_ARG(geo),       RELUCL_ARG(kind),     RELUCL_ARG(act.alpha)};
-    const size_t global[2] = {g->p * g->q, g->n * g->k};
-    relucl_status status = relucl_set_args(ctx, fn, kernel, args, 9);
+    relucl_arg args[] = {RELUCL_ARG(ctx->workspace), RELUCL_ARG(zo),   RELUCL_ARG(bb),
+                         RELUCL_ARG(bo),             RELUCL_ARG(has_bias), RELUCL_ARG(y->buffer),
+                         RELUCL_ARG(yoff),           RELUCL_ARG(images), RELUCL_ARG(geo),
+                         RELUCL_ARG(kind),           RELUCL_ARG(act.alpha)};
+    const size_t global[2] = {g->p * g->q, count * g->k};
+    relucl_status status = relucl_set_args(ctx, fn, kernel, args, 11);
     return status != RELUCL_OK ? status : conv_launch(ctx, fn, kernel, 2, global);
 }
 
@@ -154,79 +138,74 @@ relucl_status conv_gemm_forward(relucl_context *ctx, const char *fn, const conv_
                                 const relucl_tensor *w, const relucl_tensor *b,
                                 const relucl_tensor *y) {
     cl_kernel im2col_kernel, post_kernel;
-    size_t chunk = 0;
-    conv_sizes z = sizes_of(g);
+    conv_plan pl;
     relucl_status status;
-    if ((status = get_kernel(ctx, fn, conv_col_floats(g) != 0, "conv_im2col", &im2col_kernel)) !=
-            RELUCL_OK ||
-        (status = get_kernel(ctx, fn, b || act.kind != RELUCL_IDENTITY, "conv_bias_act",
-                             &post_kernel)) != RELUCL_OK ||
-        (status = plan(ctx, fn, g, &chunk)) != RELUCL_OK)
+    if ((status = get_kernel(ctx, fn, "conv_im2col", &im2col_kernel)) != RELUCL_OK ||
+        (status = get_kernel(ctx, fn, "conv_bias_act", &post_kernel)) != RELUCL_OK ||
+        (status = plan(ctx, fn, g, &pl)) != RELUCL_OK)
         return status;
-    for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += chunk) {
-        size_t count = g->n - n0 < chunk ? g->n - n0 : chunk, co;
-        cl_mem col;
-        status = columns(ctx, fn, im2col_kernel, g, x, n0, count, &col, &co);
+    for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += pl.chunk) {
+        size_t count = g->n - n0 < pl.chunk ? g->n - n0 : pl.chunk;
+        size_t z_offset = pl.taps * count * pl.plane; /* after the columns */
+        status = im2col(ctx, fn, im2col_kernel, g, &pl, x, n0, count, 1);
         if (status == RELUCL_OK)
-            status = forward_gemm(ctx, fn, g, w, col, co, y, y->offset + n0 * z.out, count);
+            status = chunk_gemm(ctx, fn, g, &pl, RELUCL_NO_TRANS, w, 0, pl.group_taps, z_offset,
+                                g->kg, count);
+        if (status == RELUCL_OK)
+            status = bias_act(ctx, fn, post_kernel, g, act, z_offset, b, y,
+                              y->offset + n0 * pl.out, count);
     }
-    if (status == RELUCL_OK && post_kernel)
-        status = bias_act(ctx, fn, post_kernel, g, act, b, y);
     return status;
 }
 
-/* The columns' gradient for `count` images: w_g^T (C/g R S, K/g) x dy_g (K/g, P Q). */
-static relucl_status data_gemm(relucl_context *ctx, const char *fn, const conv_geom *g,
-                               const relucl_tensor *dy, size_t dyo, const relucl_tensor *w,
-                               cl_mem col, size_t co, size_t count) {
-    conv_sizes z = sizes_of(g);
-    relucl_status status = RELUCL_OK;
-    if (g->groups == 1) {
-        relucl_tensor a = view(w->buffer, w->offset, 3, 1, g->k, z.group_rows),
-                      b = view(dy->buffer, dyo, 3, count, g->k, z.plane),
-                      c = view(col, co, 3, count, z.group_rows, z.plane);
-        return relucl_gemm_in(ctx, fn, 3, RELUCL_TRANS, RELUCL_NO_TRANS, 1.0f, &a, &b, 0.0f, &c);
-    }
-    relucl_tensor a = view(w->buffer, w->offset, 3, g->groups, g->kg, z.group_rows);
-    for (size_t i = 0; i < count && status == RELUCL_OK; i++) {
-        relucl_tensor b = view(dy->buffer, dyo + i * z.out, 3, g->groups, g->kg, z.plane),
-                      c = view(col, co + i * z.col, 3, g->groups, z.group_rows, z.plane);
-        status = relucl_gemm_in(ctx, fn, 3, RELUCL_TRANS, RELUCL_NO_TRANS, 1.0f, &a, &b, 0.0f, &c);
-    }
-    return status;
+/* The chunk's dy as one (K, count * P * Q) matrix at dy_offset in the workspace. */
+static relucl_status gather_dy(relucl_context *ctx, const char *fn, cl_kernel kernel,
+                               const conv_geom *g, const relucl_tensor *dy, size_t dyo,
+                               size_t dy_offset, size_t count) {
+    cl_ulong dyoff = dyo, oo = dy_offset, images = count;
+    cl_int16 geo = conv_pack(g);
+    relucl_arg args[] = {RELUCL_ARG(dy->buffer), RELUCL_ARG(dyoff),  RELUCL_ARG(ctx->workspace),
+                         RELUCL_ARG(oo),         RELUCL_ARG(images), RELUCL_ARG(geo)};
+    const size_t global[2] = {g->p * g->q, count * g->k};
+    relucl_status status = relucl_set_args(ctx, fn, kernel, args, 6);
+    return status != RELUCL_OK ? status : conv_launch(ctx, fn, kernel, 2, global);
 }
 
 static relucl_status col2im(relucl_context *ctx, const char *fn, cl_kernel kernel,
-                            const conv_geom *g, const relucl_tensor *dx, size_t dxo,
-                            size_t count) {
-    cl_ulong co = 0, dxoff = dxo;
+                            const conv_geom *g, const conv_plan *pl, const relucl_tensor *dx,
+                            size_t dxo, size_t count) {
+    cl_ulong co = 0, row_step = count * pl->plane, image_step = pl->plane, dxoff = dxo;
     cl_int16 geo = conv_pack(g);
-    relucl_arg args[] = {RELUCL_ARG(ctx->workspace), RELUCL_ARG(co), RELUCL_ARG(dx->buffer),
-                         RELUCL_ARG(dxoff), RELUCL_ARG(geo)};
+    relucl_arg args[] = {RELUCL_ARG(ctx->workspace), RELUCL_ARG(co),         RELUCL_ARG(row_step),
+                         RELUCL_ARG(image_step),     RELUCL_ARG(dx->buffer), RELUCL_ARG(dxoff),
+                         RELUCL_ARG(geo)};
     const size_t global[3] = {g->w, g->h, count * g->c};
-    relucl_status status = relucl_set_args(ctx, fn, kernel, args, 5);
+    relucl_status status = relucl_set_args(ctx, fn, kernel, args, 7);
     return status != RELUCL_OK ? status : conv_launch(ctx, fn, kernel, 3, global);
 }
 
 relucl_status conv_gemm_backward_data(relucl_context *ctx, const char *fn, const conv_geom *g,
                                       const relucl_tensor *dy, const relucl_tensor *w,
                                       const relucl_tensor *dx) {
-    cl_kernel kernel;
-    size_t chunk = 0;
-    conv_sizes z = sizes_of(g);
+    cl_kernel gather_kernel, col2im_kernel;
+    conv_plan pl;
     relucl_status status;
-    if ((status = get_kernel(ctx, fn, conv_col_floats(g) != 0, "conv_col2im", &kernel)) !=
-            RELUCL_OK ||
-        (status = plan(ctx, fn, g, &chunk)) != RELUCL_OK)
+    if ((status = get_kernel(ctx, fn, "conv_gather_dy", &gather_kernel)) != RELUCL_OK ||
+        (status = get_kernel(ctx, fn, "conv_col2im", &col2im_kernel)) != RELUCL_OK ||
+        (status = plan(ctx, fn, g, &pl)) != RELUCL_OK)
         return status;
-    for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += chunk) {
-        size_t count = g->n - n0 < chunk ? g->n - n0 : chunk, dxo = dx->offset + n0 * z.image;
-        /* A 1x1 filter's columns are the image's gradient itself. */
-        cl_mem col = kernel ? ctx->workspace : dx->buffer;
-        size_t co = kernel ? 0 : dxo;
-        status = data_gemm(ctx, fn, g, dy, dy->offset + n0 * z.out, w, col, co, count);
-        if (status == RELUCL_OK && kernel)
-            status = col2im(ctx, fn, kernel, g, dx, dxo, count);
+    for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += pl.chunk) {
+        size_t count = g->n - n0 < pl.chunk ? g->n - n0 : pl.chunk;
+        size_t dy_offset = pl.taps * count * pl.plane; /* after the columns */
+        status = gather_dy(ctx, fn, gather_kernel, g, dy, dy->offset + n0 * pl.out, dy_offset,
+                           count);
+        /* col_g (C/g R S, count P Q) = w_g^T dy_g */
+        if (status == RELUCL_OK)
+            status = chunk_gemm(ctx, fn, g, &pl, RELUCL_TRANS, w, dy_offset, g->kg, 0,
+                                pl.group_taps, count);
+        if (status == RELUCL_OK)
+            status = col2im(ctx, fn, col2im_kernel, g, &pl, dx, dx->offset + n0 * pl.image,
+                            count);
     }
     return status;
 }
@@ -237,28 +216,24 @@ relucl_status conv_gemm_backward_filter(relucl_context *ctx, const char *fn, con
     if (g->n == 0) /* no images: the gradient is zero */
         return accumulate ? RELUCL_OK : relucl_tensor_fill(ctx, dw, 0.0f);
     cl_kernel kernel;
-    size_t chunk = 0;
-    conv_sizes z = sizes_of(g);
+    conv_plan pl;
     relucl_status status;
-    if ((status = get_kernel(ctx, fn, conv_col_floats(g) != 0, "conv_im2col", &kernel)) !=
-            RELUCL_OK ||
-        (status = plan(ctx, fn, g, &chunk)) != RELUCL_OK)
+    if ((status = get_kernel(ctx, fn, "conv_im2col", &kernel)) != RELUCL_OK ||
+        (status = plan(ctx, fn, g, &pl)) != RELUCL_OK)
         return status;
-    /* dw_g (K/g, C/g R S) += dy_g (K/g, P Q) x col_g^T, image after image: a fixed order. */
-    int ndim = g->groups == 1 ? 2 : 3;
-    relucl_tensor c = view(dw->buffer, dw->offset, ndim, g->groups, g->kg, z.group_rows);
-    for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += chunk) {
-        size_t count = g->n - n0 < chunk ? g->n - n0 : chunk, co;
-        cl_mem col;
-        status = columns(ctx, fn, kernel, g, x, n0, count, &col, &co);
+    /* dw_g (K/g, C/g R S) += dy_g (K/g, P Q) x col_g^T, image after image. */
+    relucl_tensor c = view(dw->buffer, dw->offset, g->groups, g->kg, pl.group_taps);
+    for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += pl.chunk) {
+        size_t count = g->n - n0 < pl.chunk ? g->n - n0 : pl.chunk;
+        status = im2col(ctx, fn, kernel, g, &pl, x, n0, count, 0);
         for (size_t i = 0; i < count && status == RELUCL_OK; i++) {
             size_t n = n0 + i;
-            relucl_tensor a = view(dy->buffer, dy->offset + n * z.out, ndim, g->groups, g->kg,
-                                   z.plane),
-                          b = view(col, co + i * z.col, ndim, g->groups, z.group_rows, z.plane);
+            relucl_tensor a = view(dy->buffer, dy->offset + n * pl.out, g->groups, g->kg,
+                                   pl.plane),
+                          b = view(ctx->workspace, i * pl.taps * pl.plane, g->groups,
+                                   pl.group_taps, pl.plane);
             float beta = (accumulate || n > 0) ? 1.0f : 0.0f;
-            status = relucl_gemm_in(ctx, fn, ndim, RELUCL_NO_TRANS, RELUCL_TRANS, 1.0f, &a, &b,
-                                    beta, &c);
+            status = group_gemm(ctx, fn, RELUCL_NO_TRANS, RELUCL_TRANS, a, b, beta, c);
         }
     }
     return status;

@@ -16,6 +16,7 @@ typedef enum relucl_program_id {
     RELUCL_PROGRAM_DATA,
     RELUCL_PROGRAM_CONV,
     RELUCL_PROGRAM_POOL,
+    RELUCL_PROGRAM_STATS,
     RELUCL_PROGRAM_COUNT
 } relucl_program_id;
 

@@ -193,3 +193,27 @@ size_t relucl_net_outputs(const relucl_net *net) {
 }
 size_t relucl_net_parameter_count(const relucl_net *net) { return net ? net->param_count : 0; }
 unsigned long long relucl_net_steps(const relucl_net *net) { return net ? net->steps : 0; }
+
+int relucl_net_layer_count(const relucl_net *net) { return net ? net->layer_count : 0; }
+
+relucl_status relucl_net_layer(relucl_net *net, int index, relucl_net_layer_info *out) {
+    static const char fn[] = "relucl_net_layer";
+    if (!net)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    relucl_status status = relucl_check_context(net->ctx);
+    if (status != RELUCL_OK)
+        return status;
+    if (!out)
+        return relucl_fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "out is NULL");
+    if (index < 0 || index >= net->layer_count)
+        return relucl_fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                           "index %d is not in 0..%d", index, net->layer_count - 1);
+    const net_layer *l = &net->layers[index];
+    static const char *const kinds[] = {"dense", "conv", "pool", "gap"};
+    relucl_net_layer_info info = {kinds[l->kind], l->act, l->w, l->b, l->dw, l->db, l->y};
+    if (l->kind == NET_POOL)
+        info.kind = l->pool.kind == RELUCL_POOL_MAX ? "maxpool" : "avgpool";
+    info.y.dims[0] = net->last_rows;
+    *out = info;
+    return RELUCL_OK;
+}

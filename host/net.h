@@ -39,6 +39,7 @@ struct relucl_net {
     relucl_optimizer opt;
     unsigned long long steps;
     size_t batches_seen, rows_seen; /* since the last relucl_net_take_metrics */
+    size_t last_rows;               /* rows of the last forward pass */
 };
 
 /* net_spec.c: fills layers, layer_count and the normalised spec from a spec or preset. */

@@ -93,6 +93,7 @@ static relucl_status layer_forward(relucl_context *ctx, const net_layer *l,
 
 static relucl_status forward(relucl_net *net, const relucl_tensor *x, size_t rows) {
     relucl_status status = RELUCL_OK;
+    net->last_rows = rows;
     for (int i = 0; i < net->layer_count && status == RELUCL_OK; i++) {
         const net_layer *l = &net->layers[i];
         relucl_tensor in = as_input(i == 0 ? x : &net->layers[i - 1].y, rows, l);

@@ -21,6 +21,7 @@ EMBEDDED(random)
 EMBEDDED(data)
 EMBEDDED(conv)
 EMBEDDED(pool)
+EMBEDDED(stats)
 #undef EMBEDDED
 
 /* A program is one or two embedded files: kernels that apply activations get the shared
@@ -42,6 +43,7 @@ static const program_source sources[RELUCL_PROGRAM_COUNT] = {
     [RELUCL_PROGRAM_LOSS] = ONE(loss),                   [RELUCL_PROGRAM_OPTIM] = ONE(optim),
     [RELUCL_PROGRAM_RANDOM] = ONE(random),               [RELUCL_PROGRAM_DATA] = ONE(data),
     [RELUCL_PROGRAM_CONV] = WITH_MATH(conv),             [RELUCL_PROGRAM_POOL] = ONE(pool),
+    [RELUCL_PROGRAM_STATS] = ONE(stats),
 };
 #undef PART
 #undef SIZE

@@ -529,6 +529,20 @@ RELUCL_API relucl_status relucl_net_forward(relucl_net *net, const relucl_tensor
 /* The number of optimizer steps taken so far (restored by relucl_net_load). */
 RELUCL_API unsigned long long relucl_net_steps(const relucl_net *net);
 
+/* A look inside a layer, for diagnostics: views of the net's own memory (borrowed: valid
+ * while the net lives, contents change with every step). A tensor the layer lacks has a NULL
+ * buffer and ndim 0. */
+typedef struct relucl_net_layer_info {
+    const char *kind;         /* "dense", "conv", "maxpool", "avgpool" or "gap" (static) */
+    relucl_activation act;    /* RELUCL_IDENTITY when none */
+    relucl_tensor w, b;       /* parameters */
+    relucl_tensor dw, db;     /* their gradients from the last training step */
+    relucl_tensor y;          /* the layer's output (after its activation) for the last batch */
+} relucl_net_layer_info;
+RELUCL_API int relucl_net_layer_count(const relucl_net *net);
+/* index 0 .. relucl_net_layer_count - 1. */
+RELUCL_API relucl_status relucl_net_layer(relucl_net *net, int index, relucl_net_layer_info *out);
+
 /* Checkpoints: every parameter, the optimizer's kind, hyperparameters, state and step count,
  * in the binary format documented in host/checkpoint.c, with a checksum. Saving writes a
  * temporary file beside path and renames it over path, so a crash never leaves half a file.
@@ -536,6 +550,32 @@ RELUCL_API unsigned long long relucl_net_steps(const relucl_net *net);
  * a corrupt or mismatched file gives RELUCL_ERROR_FORMAT and leaves the net as it was. */
 RELUCL_API relucl_status relucl_net_save(relucl_net *net, const char *path);
 RELUCL_API relucl_status relucl_net_load(relucl_net *net, const char *path);
+
+/* ---- Statistics for diagnostics ---------------------------------------------------------- */
+
+/* A summary of a tensor's values, computed on the device in a fixed order (the same result on
+ * every run) and copied back as these few numbers. */
+typedef struct relucl_stats {
+    size_t count;     /* elements */
+    size_t zeros;     /* elements equal to 0 (either sign): a ReLU output's sparsity */
+    size_t nan, inf;  /* NaN elements; infinite elements of either sign */
+    double l2;        /* sqrt of the sum of squares of the finite elements */
+    double mean_abs;  /* mean |v| over the finite elements (0 when there are none) */
+    double min, max;  /* over the non-NaN elements (+inf and -inf when there are none) */
+} relucl_stats;
+
+/* Fills *out for t. Waits for queued work (it reads the result back). */
+RELUCL_API relucl_status relucl_tensor_stats(relucl_context *ctx, const relucl_tensor *t,
+                                             relucl_stats *out);
+
+/* Dead-unit tracking: alive has one element per unit (dims[1] of y: a dense layer's units or
+ * a convolution's channels; ndim 1 y has one unit per element). For every unit whose output
+ * was non-zero (NaN counts as non-zero) for any sample of y, alive[unit] becomes 1; other
+ * entries keep their value. Zero alive (relucl_tensor_fill) to reset; after any number of
+ * batches, the zeros of alive (relucl_tensor_stats) are the units dead on every sample seen.
+ * Aliasing: alive must not overlap y. */
+RELUCL_API relucl_status relucl_dead_units_update(relucl_context *ctx, const relucl_tensor *y,
+                                                  const relucl_tensor *alive);
 
 /* ---- GEMM tuning -------------------------------------------------------------------------- */
 

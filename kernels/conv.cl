@@ -6,7 +6,9 @@
  * Every kernel runs over a 1-, 2- or 3-D range whose fastest dimension walks the innermost
  * array axis, so neighbouring work-items touch neighbouring floats and the coordinates taken
  * from the slower dimensions are shared by a row of work-items. The host rounds the first two
- * dimensions up to whole work-groups (host/conv.c, conv_launch); the kernels skip the tail.
+ * dimensions up to whole work-groups (host/conv.c, conv_launch); the kernels skip the tail,
+ * after decoding the slowest coordinate: unconditional, that work can be hoisted out of the
+ * loop over a group's work-items that a CPU implementation such as PoCL runs.
  * Coordinates are computed in long: a padded coordinate may be negative. Padding contributes
  * nothing to a sum (it is skipped, not multiplied by zero). */
 #pragma OPENCL FP_CONTRACT OFF
@@ -51,9 +53,9 @@ kernel void conv_forward_naive(global const float *x, ulong xo, global const flo
                                global const float *b, ulong bo, int has_bias, global float *y,
                                ulong yo, int16 g, int kind, float a) {
     long q = get_global_id(0), p = get_global_id(1), nk = get_global_id(2);
+    long k = nk % GK, n = nk / GK;
     if (q >= GQ || p >= GP)
         return;
-    long k = nk % GK, n = nk / GK;
     long h0 = p * SH - PH, w0 = q * SW - PW;
     global const float *xn = x + xo + (n * GC + (k / GKG) * GCG) * GH * GW;
     global const float *wk = w + wo + k * GCG * GR * GS;
@@ -88,9 +90,9 @@ long source_index(long h, long pad, long r, long dil, long stride, long limit) {
 kernel void conv_backward_data_naive(global const float *dy, ulong dyo, global const float *w,
                                      ulong wo, global float *dx, ulong dxo, int16 g) {
     long wx = get_global_id(0), h = get_global_id(1), nc = get_global_id(2);
+    long c = nc % GC, n = nc / GC, group = c / GCG, cl = c - group * GCG;
     if (wx >= GW || h >= GH)
         return;
-    long c = nc % GC, n = nc / GC, group = c / GCG, cl = c - group * GCG;
     global const float *dyn = dy + dyo + (n * GK + group * GKG) * GP * GQ;
     global const float *wc = w + wo + (group * GKG * GCG + cl) * GR * GS;
     float sum = 0.0f;
@@ -115,9 +117,9 @@ kernel void conv_backward_filter_naive(global const float *x, ulong xo, global c
                                        ulong dyo, global float *dw, ulong dwo, ulong batch,
                                        int accumulate, int16 g) {
     long s = get_global_id(0), r = get_global_id(1), kc = get_global_id(2);
+    long k = kc / GCG, c = (k / GKG) * GCG + kc % GCG;
     if (s >= GS || r >= GR)
         return;
-    long k = kc / GCG, c = (k / GKG) * GCG + kc % GCG;
     float sum = 0.0f;
     for (long n = 0; n < (long)batch; n++) {
         global const float *xn = x + xo + (n * GC + c) * GH * GW;
@@ -153,31 +155,37 @@ kernel void conv_backward_bias(global const float *dy, ulong dyo, global float *
     db[dbo + k] = accumulate ? db[dbo + k] + sum : sum;
 }
 
-/* col[n][(c * R + r) * S + s][p * Q + q] = x[n, c, h, w] at the tap's input position, or 0 in
- * the padding: each image's (C * R * S, P * Q) matrix, images one after the other. Range
- * (Q, P, images * C * R * S). */
-kernel void conv_im2col(global const float *x, ulong xo, global float *col, ulong co, int16 g) {
-    long q = get_global_id(0), p = get_global_id(1), row = get_global_id(2);
+/* im2col: the tap (c, r, s) of image n at output (p, q), i.e. x[n, c, h, w] at the tap's input
+ * position or 0 in the padding, goes to col[co + row * row_step + n * image_step + p * Q + q]
+ * with row = (c * R + r) * S + s. For the forward and data GEMMs row_step is images * P * Q and
+ * image_step P * Q: one (C R S, images * P * Q) matrix, the images side by side; the filter
+ * gradient takes each image's (C R S, P * Q) matrix on its own (row_step P * Q, image_step
+ * C R S P Q). Range (Q, P, images * C * R * S). */
+kernel void conv_im2col(global const float *x, ulong xo, global float *col, ulong co,
+                        ulong row_step, ulong image_step, int16 g) {
+    long q = get_global_id(0), p = get_global_id(1), nrow = get_global_id(2);
+    long taps = GC * GR * GS, n = nrow / taps, row = nrow % taps;
+    long s = row % GS, t = row / GS;
+    long r = t % GR, c = t / GR;
     if (q >= GQ || p >= GP)
         return;
-    long s = row % GS, t = row / GS;
-    long r = t % GR, nc = t / GR; /* nc = n * C + c */
     long h = p * SH - PH + r * DH, ws = q * SW - PW + s * DW;
     float v = 0.0f;
     if (h >= 0 && h < GH && ws >= 0 && ws < GW)
-        v = x[xo + (nc * GH + h) * GW + ws];
-    col[co + (row * GP + p) * GQ + q] = v;
+        v = x[xo + ((n * GC + c) * GH + h) * GW + ws];
+    col[co + row * (long)row_step + n * (long)image_step + p * GQ + q] = v;
 }
 
-/* The adjoint of conv_im2col: dx[n, c, h, w] = sum over r, s (in that order) of the col
- * entries that came from (h, w). A gather, so no two work-items write the same float. Range
- * (W, H, images * C). */
-kernel void conv_col2im(global const float *col, ulong co, global float *dx, ulong dxo,
-                        int16 g) {
+/* The adjoint of conv_im2col, with the same layout: dx[n, c, h, w] = sum over r, s (in that
+ * order) of the col entries that came from (h, w). A gather, so no two work-items write the
+ * same float. Range (W, H, images * C). */
+kernel void conv_col2im(global const float *col, ulong co, ulong row_step, ulong image_step,
+                        global float *dx, ulong dxo, int16 g) {
     long wx = get_global_id(0), h = get_global_id(1), nc = get_global_id(2);
+    long n = nc / GC, c = nc % GC;
     if (wx >= GW || h >= GH)
         return;
-    global const float *colc = col + co + nc * GR * GS * GP * GQ;
+    global const float *colc = col + co + n * (long)image_step + c * GR * GS * (long)row_step;
     float sum = 0.0f;
     for (long r = 0; r < GR; r++) {
         long p = source_index(h, PH, r, DH, SH, GP);
@@ -186,21 +194,34 @@ kernel void conv_col2im(global const float *col, ulong co, global float *dx, ulo
         for (long s = 0; s < GS; s++) {
             long q = source_index(wx, PW, s, DW, SW, GQ);
             if (q >= 0)
-                sum += colc[((r * GS + s) * GP + p) * GQ + q];
+                sum += colc[(r * GS + s) * (long)row_step + p * GQ + q];
         }
     }
     dx[dxo + (nc * GH + h) * GW + wx] = sum;
 }
 
-/* y = act(y + b[k]) in place after the GEMM; range (P * Q, rows = N * K). */
-kernel void conv_bias_act(global float *y, ulong yo, global const float *b, ulong bo,
-                          int has_bias, ulong rows, int16 g, int kind, float a) {
-    long i = get_global_id(0), nk = get_global_id(1);
-    if (i >= GP * GQ || nk >= (long)rows)
+/* After the forward GEMM: y[n, k] = act(z[k][n] + b[k]) for the chunk's images, z being the
+ * GEMM's (K, images * P * Q) result. Range (P * Q, images * K). */
+kernel void conv_bias_act(global const float *z, ulong zo, global const float *b, ulong bo,
+                          int has_bias, global float *y, ulong yo, ulong images, int16 g,
+                          int kind, float a) {
+    long i = get_global_id(0), nk = get_global_id(1), plane = GP * GQ;
+    long n = nk / GK, k = nk % GK;
+    if (i >= plane || nk >= (long)images * GK)
         return;
-    global float *v = y + yo + nk * GP * GQ + i;
-    float sum = *v;
+    float v = z[zo + (k * (long)images + n) * plane + i];
     if (has_bias)
-        sum += b[bo + nk % GK];
-    *v = conv_activate(kind, sum, a);
+        v += b[bo + k];
+    y[yo + nk * plane + i] = conv_activate(kind, v, a);
+}
+
+/* Before the data GEMM: the chunk's dy (images, K, P * Q) as one (K, images * P * Q) matrix.
+ * Range (P * Q, images * K). */
+kernel void conv_gather_dy(global const float *dy, ulong dyo, global float *out, ulong oo,
+                           ulong images, int16 g) {
+    long i = get_global_id(0), nk = get_global_id(1), plane = GP * GQ;
+    long n = nk / GK, k = nk % GK;
+    if (i >= plane || nk >= (long)images * GK)
+        return;
+    out[oo + (k * (long)images + n) * plane + i] = dy[dyo + nk * plane + i];
 }

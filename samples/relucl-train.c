@@ -9,6 +9,8 @@
  */
 #include <relucl.h>
 
+#include "train-diagnostics.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -23,7 +25,9 @@
 #define SYNC_BATCHES 32 /* how far the host may run ahead of the device, in batches */
 
 typedef struct options {
-    const char *model, *optimizer, *device, *data, *checkpoint, *resume, *metrics;
+    const char *model, *optimizer, *device, *data, *checkpoint, *resume, *metrics, *charts;
+    int diagnostics;
+    double dead_threshold;
     unsigned long long epochs, batch, seed, limit_train, limit_test;
     double lr, momentum, weight_decay; /* lr 0: the optimizer's default */
 } options;
@@ -36,6 +40,8 @@ typedef struct split {
 typedef struct record { /* one epoch: a line of output and a row of the CSV */
     int known;
     double train_loss, train_acc, test_loss, test_acc, seconds, rate;
+    int has_diag;
+    diag_row diag[DIAG_MAX_LAYERS]; /* with --diagnostics */
 } record;
 
 typedef struct trainer {
@@ -47,6 +53,8 @@ typedef struct trainer {
     relucl_tensor x, y;            /* one gathered batch: (batch, inputs) and (batch) */
     size_t batch, *perm;
     float *order_host;
+    diagnostics diag; /* with --diagnostics */
+    int diag_on;
 } trainer;
 
 static void usage(FILE *f) {
@@ -58,6 +66,10 @@ static void usage(FILE *f) {
                "  --optimizer NAME   sgd (with momentum), adam or adamw (sgd)\n"
                "  --lr X             learning rate (sgd 0.05, cnn 0.02; adam and adamw 0.001)\n"
                "  --momentum X       SGD momentum (0.9)\n"
+               "  --diagnostics      record per-layer sparsity, dead units, gradient and weight\n"
+               "                     norms into the CSV and charts; warn about dying layers\n"
+               "  --dead-threshold X dead-unit fraction that triggers a warning (0.5)\n"
+               "  --charts PREFIX    SVG charts PREFIX-loss.svg, ... (the metrics path less .csv)\n"
                "  --weight-decay X   weight decay (0)\n"
                "  --seed N           seed of the initial weights and the shuffling (1)\n"
                "  --device SPEC      gpu, cpu, accelerator, P:D or part of a name (relucl-info)\n"
@@ -116,6 +128,12 @@ static int set_option(options *o, const char *name, const char *v) {
         return parse_whole(name, v, 1, 1u << 24, &o->limit_train);
     if (!strcmp(name, "limit-test"))
         return parse_whole(name, v, 1, 1u << 24, &o->limit_test);
+    if (!strcmp(name, "diagnostics"))
+        return o->diagnostics = strcmp(v, "off") != 0, 1;
+    if (!strcmp(name, "dead-threshold"))
+        return parse_real(name, v, 0.0, 1.0, &o->dead_threshold);
+    if (!strcmp(name, "charts"))
+        return o->charts = v, 1;
     if (!strcmp(name, "lr"))
         return parse_real(name, v, 1e-9, 10.0, &o->lr);
     if (!strcmp(name, "momentum"))
@@ -137,7 +155,8 @@ static int parse_options(int argc, char **argv, options *o) {
                    .seed = 1,
                    .limit_train = 1u << 24,
                    .limit_test = 1u << 24,
-                   .momentum = 0.9};
+                   .momentum = 0.9,
+                   .dead_threshold = 0.5};
     for (int i = 1; i < argc; i++) {
         char name[32];
         const char *arg = argv[i], *eq = strchr(arg, '=');
@@ -152,6 +171,10 @@ static int parse_options(int argc, char **argv, options *o) {
         }
         memcpy(name, arg + 2, len - 2);
         name[len - 2] = '\0';
+        if (!strcmp(name, "diagnostics") && !eq) { /* a flag: no value */
+            o->diagnostics = 1;
+            continue;
+        }
         const char *value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
         if (!value || (!eq && !strncmp(value, "--", 2))) {
             fprintf(stderr, "relucl-train: --%s needs a value\n", name);
@@ -373,6 +396,7 @@ static int train_epoch(trainer *t, const options *o, size_t epoch, record *r) {
     for (size_t first = 0; ok && first < n; first += t->batch)
         ok = gather(t, &t->train, &t->order, first, &x, &y) &&
              check(t->ctx, relucl_net_train_step(t->net, &x, &y), "relucl_net_train_step") &&
+             (!t->diag_on || diag_after_step(&t->diag, first / t->batch, SYNC_BATCHES) == 0) &&
              show_progress(&p, t->ctx, first / t->batch + 1, first + x.dims[0], n);
     ok = ok && check(t->ctx, relucl_net_take_metrics(t->net, &r->train_loss, &r->train_acc),
                      "relucl_net_take_metrics");
@@ -396,19 +420,28 @@ static int evaluate(trainer *t, double *loss, double *accuracy) {
 /* ---- Metrics file ------------------------------------------------------------------------ */
 
 /* Writes path.tmp and renames it over path: a reader never sees half a file. */
-static int write_metrics(const char *path, const record *rows, size_t count) {
+static int write_metrics(const char *path, const record *rows, size_t count,
+                         const diagnostics *d) {
     char tmp[MAX_PATH];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     int ok = f != NULL;
     if (f) {
         fprintf(f, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
-                   "samples_per_second\n");
-        for (size_t i = 0; i < count; i++)
-            if (rows[i].known)
-                fprintf(f, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", i + 1, rows[i].train_loss,
-                        rows[i].train_acc, rows[i].test_loss, rows[i].test_acc, rows[i].seconds,
-                        rows[i].rate);
+                   "samples_per_second");
+        if (d)
+            diag_csv_header(d, f);
+        fputc('\n', f);
+        for (size_t i = 0; i < count; i++) {
+            if (!rows[i].known)
+                continue;
+            fprintf(f, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f", i + 1, rows[i].train_loss,
+                    rows[i].train_acc, rows[i].test_loss, rows[i].test_acc, rows[i].seconds,
+                    rows[i].rate);
+            if (d && rows[i].has_diag)
+                diag_csv_row(d, rows[i].diag, f);
+            fputc('\n', f);
+        }
         ok = !ferror(f);
         ok = fclose(f) == 0 && ok;
     }
@@ -426,7 +459,7 @@ static void read_metrics(const char *path, record *rows, size_t count) {
     char line[512];
     while (f && fgets(line, sizeof line, f)) {
         unsigned long long e = 0;
-        record r = {1, 0, 0, 0, 0, 0, 0};
+        record r = {.known = 1};
         if (sscanf(line, "%llu,%lf,%lf,%lf,%lf,%lf,%lf", &e, &r.train_loss, &r.train_acc,
                    &r.test_loss, &r.test_acc, &r.seconds, &r.rate) == 7 &&
             e >= 1 && e <= count)
@@ -434,6 +467,28 @@ static void read_metrics(const char *path, record *rows, size_t count) {
     }
     if (f)
         fclose(f);
+}
+
+/* The charts' file prefix: --charts, else the metrics path without its ".csv". */
+static int write_charts(const trainer *t, const options *o, const record *rows, size_t count) {
+    char prefix[MAX_PATH];
+    const char *base = o->charts ? o->charts : o->metrics;
+    size_t len = strlen(base);
+    if (!o->charts && len > 4 && !strcmp(base + len - 4, ".csv"))
+        len -= 4;
+    snprintf(prefix, sizeof prefix, "%.*s", (int)len, base);
+    chart_epoch *epochs = calloc(count + 1, sizeof *epochs);
+    if (!epochs)
+        return 0;
+    for (size_t e = 0; e < count; e++)
+        epochs[e] = (chart_epoch){rows[e].known, rows[e].train_loss, rows[e].train_acc,
+                                  rows[e].test_loss, rows[e].test_acc,
+                                  rows[e].has_diag ? rows[e].diag : NULL};
+    int status = diag_write_charts(prefix, epochs, count, t->diag_on ? &t->diag : NULL);
+    free(epochs);
+    if (status != 0)
+        fprintf(stderr, "relucl-train: charts %s-*.svg: %s\n", prefix, strerror(errno));
+    return status == 0;
 }
 
 /* ---- Main -------------------------------------------------------------------------------- */
@@ -464,6 +519,9 @@ static int train(trainer *t, const options *o, record *rows, size_t start) {
         if (!train_epoch(t, o, e, r) || !evaluate(t, &r->test_loss, &r->test_acc))
             return 0;
         r->known = 1;
+        if (t->diag_on && diag_end_epoch(&t->diag, e + 1, r->diag, stderr) != 0)
+            return 0;
+        r->has_diag = t->diag_on;
         last = *r;
         printf("epoch %zu/%zu  train loss %.4f acc %.4f  test loss %.4f acc %.4f  %.1f s  %.0f "
                "samples/s\n",
@@ -472,7 +530,8 @@ static int train(trainer *t, const options *o, record *rows, size_t start) {
         fflush(stdout);
         if ((o->checkpoint &&
              !check(t->ctx, relucl_net_save(t->net, o->checkpoint), "relucl_net_save")) ||
-            !write_metrics(o->metrics, rows, e + 1))
+            !write_metrics(o->metrics, rows, e + 1, t->diag_on ? &t->diag : NULL) ||
+            !write_charts(t, o, rows, e + 1))
             return 0;
     }
     if (!last.known && !evaluate(t, &last.test_loss, &last.test_acc)) /* nothing left to train */
@@ -498,6 +557,10 @@ int main(int argc, char **argv) {
         status = load_idx(o.data, files[i], &t.idx[i]) ? 0 : 1;
     if (status == 0)
         status = setup(&t, &o);
+    if (status == 0 && o.diagnostics) {
+        t.diag_on = diag_init(&t.diag, t.ctx, t.net, o.dead_threshold) == 0;
+        status = t.diag_on ? 0 : 1;
+    }
     if (status == 0 &&
         !(resume(&t, &o, rows, &start) && set_optimizer(&t, &o) && train(&t, &o, rows, start)))
         status = 1;
@@ -508,6 +571,8 @@ int main(int argc, char **argv) {
         relucl_tensor_release(tensors[i]);
     for (int i = 0; i < 4; i++)
         relucl_idx_free(&t.idx[i]);
+    if (t.diag_on)
+        diag_free(&t.diag);
     relucl_net_destroy(t.net);
     relucl_context_destroy(t.ctx);
     free(t.perm);

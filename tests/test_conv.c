@@ -20,7 +20,7 @@ typedef struct geo_case {
 #define CONV(sh, sw, ph, pw, dh, dw, g) {{sh, sw}, {ph, pw}, {dh, dw}, g}
 
 static const geo_case grid[] = {
-    {1, 3, 7, 9, 4, 1, 1, CONV(1, 1, 0, 0, 1, 1, 1)},    /* 1x1: GEMM uses x directly */
+    {1, 3, 7, 9, 4, 1, 1, CONV(1, 1, 0, 0, 1, 1, 1)},    /* 1x1 */
     {3, 4, 7, 9, 6, 1, 1, CONV(1, 1, 0, 0, 1, 1, 2)},    /* the same, two groups */
     {3, 4, 7, 9, 2, 1, 1, CONV(2, 2, 1, 1, 1, 1, 1)},    /* 1x1, stride 2, padding 1 */
     {3, 3, 13, 11, 5, 3, 3, CONV(1, 1, 1, 1, 1, 1, 1)},  /* 3x3 "same" */
@@ -512,9 +512,10 @@ static void test_conv_is_deterministic_and_auto_follows_its_rule(void **state) {
 
 /* ---- Workspace -------------------------------------------------------------------------- */
 
-static size_t col_bytes(const problem *pr) {
+/* One image's GEMM scratch: its columns (C R S x P Q) and the other GEMM operand (K x P Q). */
+static size_t scratch_bytes(const problem *pr) {
     const dims *d = &pr->d;
-    return d->c * d->r * d->s * d->p * d->q * sizeof(float);
+    return (d->c * d->r * d->s + d->k) * d->p * d->q * sizeof(float);
 }
 
 /* A limit that holds one image's columns but not two splits every batch into single images:
@@ -527,11 +528,11 @@ static void test_conv_chunks_under_workspace_limit(void **state) {
         problem pr = make_problem(&grid[cases[c]], 900 + (uint64_t)c);
         assert_int_equal(pr.d.n, 3);
         results whole = run(&pr, RELUCL_CONV_GEMM, (relucl_activation){RELUCL_RELU, 0.0f}, 1);
-        size_t limit = col_bytes(&pr) * 3 / 2;
+        size_t limit = scratch_bytes(&pr) * 3 / 2;
         assert_int_equal(relucl_context_set_workspace_limit(ctx, limit), RELUCL_OK);
         results chunked = run(&pr, RELUCL_CONV_GEMM, (relucl_activation){RELUCL_RELU, 0.0f}, 1);
         assert_true(ctx->workspace_size <= limit);
-        assert_true(ctx->workspace_size >= col_bytes(&pr));
+        assert_true(ctx->workspace_size >= scratch_bytes(&pr));
         assert_int_equal(relucl_context_set_workspace_limit(ctx, 0), RELUCL_OK);
         expect_same_results(&pr, &whole, &chunked, "chunked");
         free_results(&whole);
@@ -550,11 +551,11 @@ static void test_conv_workspace_is_reused_and_grown(void **state) {
     size_t bytes = 0;
     assert_int_equal(relucl_conv2d_workspace_size(ctx, &small.g.conv, &vs.tx, &vs.tw, &bytes),
                      RELUCL_OK);
-    assert_int_equal(bytes, small.d.n * col_bytes(&small));
+    assert_int_equal(bytes, small.d.n * scratch_bytes(&small));
     assert_int_equal(relucl_conv2d_workspace_size(ctx, &big.g.conv, &vb.tx, &vb.tw, &bytes),
                      RELUCL_OK);
-    assert_int_equal(bytes, big.d.n * col_bytes(&big));
-    assert_true(col_bytes(&small) < bytes);
+    assert_int_equal(bytes, big.d.n * scratch_bytes(&big));
+    assert_true(scratch_bytes(&small) < bytes);
 
     assert_int_equal(relucl_context_set_workspace_limit(ctx, 1), RELUCL_OK); /* releases it */
     assert_null(ctx->workspace);
@@ -564,7 +565,7 @@ static void test_conv_workspace_is_reused_and_grown(void **state) {
                      RELUCL_OK);
     cl_mem first = ctx->workspace;
     assert_non_null(first);
-    assert_int_equal(ctx->workspace_size, small.d.n * col_bytes(&small));
+    assert_int_equal(ctx->workspace_size, small.d.n * scratch_bytes(&small));
     assert_int_equal(relucl_conv2d_backward_data(ctx, &small.g.conv, RELUCL_CONV_GEMM, &vs.tdy,
                                                  &vs.tw, &vs.tdx),
                      RELUCL_OK);
@@ -579,14 +580,6 @@ static void test_conv_workspace_is_reused_and_grown(void **state) {
     assert_int_equal(ctx->workspace_size, bytes); /* kept, not shrunk */
     assert_int_equal(relucl_context_finish(ctx), RELUCL_OK);
 
-    /* A 1x1 filter with stride 1 and no padding needs none. */
-    problem one = make_problem(&grid[1], 3);
-    device vo = upload(&one);
-    assert_int_equal(relucl_conv2d_workspace_size(ctx, &one.g.conv, &vo.tx, &vo.tw, &bytes),
-                     RELUCL_OK);
-    assert_int_equal(bytes, 0);
-    release(&vo);
-    free_problem(&one);
     release(&vs);
     release(&vb);
     free_problem(&small);
@@ -832,8 +825,8 @@ static void test_conv_forward_rejects_bad_arguments(void **state) {
     REJECT(relucl_conv2d_forward(ctx, &bad, gemm, identity, &v.tx, &v.tw, &v.tb, &v.ty),
            RELUCL_ERROR_SHAPE, "filter");
 
-    /* One image's columns (C R S P Q floats) above the limit: GEMM fails, naming the limit. */
-    assert_int_equal(relucl_context_set_workspace_limit(ctx, col_bytes(&pr) - 4), RELUCL_OK);
+    /* One image's scratch above the limit: GEMM fails, naming the limit. */
+    assert_int_equal(relucl_context_set_workspace_limit(ctx, scratch_bytes(&pr) - 4), RELUCL_OK);
     REJECT(relucl_conv2d_forward(ctx, cv, gemm, identity, &v.tx, &v.tw, &v.tb, &v.ty),
            RELUCL_ERROR_OUT_OF_MEMORY, "limit");
     assert_int_equal(relucl_context_set_workspace_limit(ctx, 0), RELUCL_OK);

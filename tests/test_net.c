@@ -238,6 +238,40 @@ static void test_fashion_mnist_subset_loss_falls(void **state) {
     free(y);
 }
 
+static void test_layers_can_be_inspected(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    relucl_net *net = NULL;
+    assert_int_equal(relucl_net_create(ctx, "1x4x4-conv2k3p1-relu-maxpool2-3", 8, 1, &net),
+                     RELUCL_OK);
+    assert_int_equal(relucl_net_layer_count(net), 3);
+    float x[5 * 16], labels[5] = {0, 1, 2, 0, 1};
+    support_fill_uniform(x, 5 * 16, 2, -1, 1);
+    cl_mem bx = support_buffer_from(x, 5 * 16), bl = support_buffer_from(labels, 5);
+    relucl_tensor X = support_view(bx, 0, 2, (size_t[2]){5, 16}), L = support_view1(bl, 0, 5);
+    assert_int_equal(relucl_net_train_step(net, &X, &L), RELUCL_OK);
+    relucl_net_layer_info info;
+    assert_int_equal(relucl_net_layer(net, 0, &info), RELUCL_OK);
+    assert_string_equal(info.kind, "conv");
+    assert_int_equal(info.act.kind, RELUCL_RELU);
+    assert_int_equal(relucl_tensor_count(&info.w), 2 * 9);
+    assert_int_equal(relucl_tensor_count(&info.dw), 2 * 9);
+    assert_int_equal(info.y.dims[0], 5); /* the last batch's rows */
+    assert_int_equal(relucl_tensor_count(&info.y), 5 * 2 * 16);
+    float y[5 * 2 * 16];
+    assert_int_equal(relucl_tensor_read(ctx, &info.y, y), RELUCL_OK);
+    for (size_t i = 0; i < 5 * 2 * 16; i++)
+        assert_true(y[i] >= 0.0f); /* after its ReLU */
+    assert_int_equal(relucl_net_layer(net, 1, &info), RELUCL_OK);
+    assert_string_equal(info.kind, "maxpool");
+    assert_null(info.w.buffer);
+    assert_int_equal(relucl_net_layer(net, 3, &info), RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_true(support_error_mentions("index"));
+    relucl_net_destroy(net);
+    support_buffer_release(bx);
+    support_buffer_release(bl);
+}
+
 static void test_train_step_rejects_bad_batches(void **state) {
     (void)state;
     relucl_context *ctx = support_ctx();
@@ -269,6 +303,7 @@ int main(void) {
         cmocka_unit_test(test_cnn_gradient_matches_finite_differences),
         cmocka_unit_test(test_cnn_learns_clusters),
         cmocka_unit_test(test_fashion_mnist_subset_loss_falls),
+        cmocka_unit_test(test_layers_can_be_inspected),
         cmocka_unit_test(test_train_step_rejects_bad_batches),
     };
     return cmocka_run_group_tests(tests, support_setup, support_teardown);
