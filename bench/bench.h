@@ -21,6 +21,7 @@ typedef struct bench_timer {
 typedef struct bench_timing {
     unsigned reps;     /* calls per batch */
     double per_call_s; /* best batch / reps */
+    int single;        /* one call, no warm-up (bench_measure_capped on a slow call) */
 } bench_timing;
 
 /* Warms up, picks a batch size that lasts target_s, then times timer->batches batches and

@@ -146,7 +146,7 @@ static void print_shape(const conv_shape *s, size_t ws, conv_cell cells[NALGOS][
                 printf("  %-5s skipped (about %.0f s estimated)       ", algo_names[a], c->est_s);
             else
                 printf("  %-5s %10.3f ms %8.2f GFLOP/s%s", algo_names[a], c->t.per_call_s * 1e3,
-                       flops(s) / c->t.per_call_s * 1e-9, c->t.reps == 1 ? " (1 call)" : "         ");
+                       flops(s) / c->t.per_call_s * 1e-9, c->t.single ? " (1 call)" : "         ");
         }
         const conv_cell *n = &cells[0][op], *g = &cells[1][op];
         if (!n->skipped && !g->skipped)
@@ -177,10 +177,10 @@ static int write_json(FILE *f, const void *arg)
                     continue;
                 fprintf(f,
                         "%s    {\"n\": %zu, \"c\": %zu, \"k\": %zu, \"h\": %zu, \"w\": %zu, "
-                        "\"op\": \"%s\", \"algo\": \"%s\", \"reps\": %u, \"ms\": %.4f, "
+                        "\"op\": \"%s\", \"algo\": \"%s\", \"reps\": %u, \"single\": %d, \"ms\": %.4f, "
                         "\"gflops\": %.3f}",
                         first ? "" : ",\n", s->n, s->c, s->k, s->h, s->w, op_names[op],
-                        algo_names[a], c->t.reps, c->t.per_call_s * 1e3,
+                        algo_names[a], c->t.reps, c->t.single, c->t.per_call_s * 1e3,
                         flops(s) / c->t.per_call_s * 1e-9);
                 first = 0;
             }

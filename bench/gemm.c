@@ -165,17 +165,33 @@ static int pass_default(gemm_work *w, bench_env *env, const bench_options *o, ge
     return 0;
 }
 
-/* Passes 2 and 3, shape by shape, so both see the same load. */
+static void keep_faster(bench_timing *best, const bench_timing *t)
+{
+    if (t->per_call_s < best->per_call_s)
+        *best = *t;
+}
+
+/* Passes 2 and 3, shape by shape, so both see the same load: relucl, CLBlast, and where a
+ * call is short (under 0.5 s), CLBlast and relucl once more, keeping each one's faster. */
 static int pass_relucl(gemm_work *w, bench_env *env, gemm_result *r)
 {
     unsigned long long rng = 0x2545f4914f6cdd1du;
     for (size_t i = 0; i < NSHAPES; i++) {
+        bench_timing again;
         if (r[i].skipped)
             continue;
         if (setup(w, &shapes[i], &rng))
             return -1;
         int rc = measure(w, &env->timer, 0, &r[i].relucl) ||
                  measure(w, &env->timer, 1, &r[i].same);
+        if (!rc && r[i].relucl.per_call_s < 0.5) {
+            rc = measure(w, &env->timer, 1, &again);
+            if (!rc)
+                keep_faster(&r[i].same, &again);
+            rc = rc || measure(w, &env->timer, 0, &again);
+            if (!rc)
+                keep_faster(&r[i].relucl, &again);
+        }
         release(w);
         if (rc)
             return -1;
@@ -266,8 +282,9 @@ int bench_gemm_main(int argc, char **argv)
     gemm_work w = {.ctx = env.ctx, .queue = env.queue};
     int failed = pass_default(&w, &env, &o, r);
     if (!failed) {
-        printf("pass 2+3: relucl_gemm, then direct CLBlastSgemm with the parameters relucl "
-               "applied, shape by shape\n");
+        printf("pass 2+3: relucl_gemm and direct CLBlastSgemm with the parameters relucl "
+               "applied, shape by shape,\n  in the order relucl, CLBlast, CLBlast, relucl "
+               "(the second round only below 0.5 s per call), faster of each kept\n");
         failed = pass_relucl(&w, &env, r);
     }
     if (!failed)

@@ -111,6 +111,7 @@ static int timed_batches(bench_timer *timer, bench_enqueue_fn fn, void *arg, ben
     }
     out->reps = reps;
     out->per_call_s = best / (double)reps;
+    out->single = 0;
     return 0;
 }
 
@@ -132,6 +133,7 @@ int bench_measure_capped(bench_timer *timer, bench_enqueue_fn fn, void *arg, dou
     if (first >= slow_s) {
         out->reps = 1;
         out->per_call_s = first;
+        out->single = 1;
         return 0;
     }
     return timed_batches(timer, fn, arg, out);

@@ -12,7 +12,11 @@
  *     ...          one "NAME VALUE" line for every parameter of the kernel, in any order
  *     kernel XgemmDirect
  *     ...
+ *     kernel GemmRoutine
+ *     XGEMM_MIN_INDIRECT_SIZE 72
  *
+ * Kernels: Xgemm, XgemmDirect and GemmRoutine (which of the two a GEMM uses), each at most
+ * once; parameter names are CLBlast's (its src/database/kernels/).
  * A file that breaks any rule (an unknown kernel or parameter, a parameter missing or given
  * twice, a value that is not a decimal number up to 4096, a combination the kernel cannot be
  * built with or this device cannot run, a line over 255 characters) is ignored as a whole and
@@ -149,7 +153,7 @@ typedef struct kernel_info {
     int (*check)(const size_t *values, const device_limits *lim, char *why, size_t size);
 } kernel_info;
 
-#define KERNEL_COUNT 3
+enum { XGEMM, XGEMM_DIRECT, GEMM_ROUTINE, KERNEL_COUNT };
 static const kernel_info kernels[KERNEL_COUNT] = {
     {"Xgemm",
      16,
@@ -183,12 +187,15 @@ static int param_index(const kernel_info *k, const char *name) {
  * above.
  *
  * PoCL's CPU device, LLVM target skylake-avx512 (PoCL names the device "pthread-skylake-
- * avx512-<cpu>", or "cpu-..." from PoCL 4). Tuned on one machine only: an AMD EPYC with 2
- * cores visible, PoCL 3.1 with LLVM 15, CLBlast 1.5.3, a shared and noisy host. Found by
- * CLBlast's own tuners (clblast_tuner_xgemm at 512^3 and 1024^3, clblast_tuner_xgemm_direct
- * at 256^3 and 128x256x784), the best few re-timed through relucl_gemm; bench/README.md
- * ("GEMM tuning") has the commands and figures. Other AVX-512 CPUs will differ in cores and
- * caches, so the sets are a starting point there, not a measurement: run relucl-tune. */
+ * avx512-<cpu>"; PoCL 4 says "cpu-" instead of "pthread-"). Tuned on one machine only: an AMD
+ * EPYC with 2 cores visible, PoCL 3.1 with LLVM 15, CLBlast 1.5.3, a shared and noisy host.
+ * Candidates came from CLBlast's own tuners (clblast_tuner_xgemm -fraction 200 at 512^3 and
+ * 1024^3; clblast_tuner_xgemm_direct at 256^3 and 128x256x784), the best few re-timed through
+ * relucl_gemm at 512^3, 1024^3 and the MLP's shapes. Tuned Xgemm beat every XgemmDirect set
+ * from about 80^3 up, MLP shapes included, so GemmRoutine sends GEMMs of 72^3 and more to it
+ * (CLBlast's own threshold for this device is 896^3). bench/README.md ("GEMM tuning") has the
+ * commands and figures. Other AVX-512 CPUs differ in cores and caches: there these sets are a
+ * starting point, not a measurement; relucl-tune finds the device's own. */
 typedef struct builtin_set {
     const char *platform, *device;
     int kernel;
@@ -196,10 +203,13 @@ typedef struct builtin_set {
 } builtin_set;
 
 static const builtin_set builtin[] = {
-    {"Portable Computing Language", "skylake-avx512", 0,
-     {0, 1, 32, 2, 8, 8, 64, 8, 8, 64, 0, 0, 0, 0, 4, 4}},
-    {"Portable Computing Language", "skylake-avx512", 1, {2, 8, 8, 8, 8, 1, 1, 1, 1, 16}},
-    {"Portable Computing Language", "skylake-avx512", 2, {896}},
+    {"Portable Computing Language", "skylake-avx512", XGEMM,
+     /* GEMMK KREG KWG KWI MDIMA MDIMC MWG NDIMB NDIMC NWG SA SB STRM STRN VWM VWN */
+     {0, 1, 16, 2, 16, 8, 128, 32, 16, 128, 0, 0, 1, 1, 8, 4}},
+    {"Portable Computing Language", "skylake-avx512", XGEMM_DIRECT,
+     /* KWID MDIMAD MDIMCD NDIMBD NDIMCD PADA PADB VWMD VWND WGD */
+     {2, 32, 8, 8, 8, 1, 1, 1, 2, 64}},
+    {"Portable Computing Language", "skylake-avx512", GEMM_ROUTINE, {72}},
 };
 
 static void platform_name(relucl_context *ctx, char *name, size_t size) {

@@ -580,10 +580,11 @@ RELUCL_API relucl_status relucl_dead_units_update(relucl_context *ctx, const rel
 /* ---- GEMM tuning -------------------------------------------------------------------------- */
 
 /* CLBlast's GEMM kernels take tuning parameters per device. Before a context's first GEMM,
- * relucl hands CLBlast a set for each kernel ("Xgemm", "XgemmDirect"): the user's file for
- * this device if there is one (written by relucl-tune; format in host/tune.c), else a set
- * built into relucl for the device (PoCL on AVX-512 CPUs), else CLBlast's own. A malformed
- * file is ignored, never failing a GEMM. $RELUCL_GEMM_TUNING=off applies nothing.
+ * relucl hands CLBlast a set for each of "Xgemm" (large GEMMs), "XgemmDirect" (small ones)
+ * and "GemmRoutine" (the size between them): the user's file for this device if there is
+ * one (written by relucl-tune; format in host/tune.c), else a set built into relucl for the
+ * device (PoCL on AVX-512 CPUs), else CLBlast's own. A malformed file is ignored, never
+ * failing a GEMM. $RELUCL_GEMM_TUNING=off applies nothing.
  * CLBlast keeps parameters per OpenCL device for the whole process, so they are shared by
  * every context (and any other CLBlast user) on that device: a context's first GEMM replaces
  * a set given earlier through another context with relucl's own. */
@@ -595,8 +596,8 @@ RELUCL_API relucl_status relucl_dead_units_update(relucl_context *ctx, const rel
 RELUCL_API relucl_status relucl_gemm_tuning_path(relucl_context *ctx, char *path, size_t size);
 
 /* Applies a parameter set now (CLBlastOverrideParameters) for the context's device; later
- * GEMMs compile and use it. names[i] takes values[i]. For "Xgemm" and "XgemmDirect" every
- * parameter must be given once and the combination must suit the kernel and the device
+ * GEMMs compile and use it. names[i] takes values[i]. For "Xgemm", "XgemmDirect" and
+ * "GemmRoutine" every parameter must be given once and the combination must suit the kernel and the device
  * (RELUCL_ERROR_INVALID_ARGUMENT otherwise); other kernel names go to CLBlast unchecked.
  * RELUCL_ERROR_BLAS, with CLBlast's status, when CLBlast refuses the set. */
 RELUCL_API relucl_status relucl_gemm_set_tuning(relucl_context *ctx, const char *kernel,

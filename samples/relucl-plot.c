@@ -167,8 +167,9 @@ int main(int argc, char **argv) {
     if (ok) {
         print_table(v, dv);
         ok = write_chart(out, "activations.svg", "ReLU-family activations f(x)", "f(x)", x, v) &&
-             write_chart(out, "derivatives.svg", "Their derivatives f'(x) (backward, dy = 1)",
-                         "f'(x)", x, dv);
+             write_chart(out, "derivatives.svg",
+                         "Their derivatives f'(x), from the backward pass with dy = 1", "f'(x)",
+                         x, dv);
     }
 
     relucl_tensor *all[] = {&t.x, &t.y, &t.dy, &t.dx, &t.slope, &t.dslope};

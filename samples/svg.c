@@ -261,11 +261,35 @@ static size_t longest_name(const svg_chart *c) {
     return m;
 }
 
-/* Margins from the labels; the legend in the emptiest inside corner, or right of the plot. */
+/* The legend at the first place inside the plot where it covers no data: a corner, else the
+ * first free place on a grid, row by row from the top. 0 when there is none. */
+static int legend_inside(const svg_chart *c, layout *l, double lw, double lh) {
+    const box *p = &l->plot;
+    double x0 = p->x + 10.0, x1 = p->x + p->w - 10.0 - lw;
+    double y0 = p->y + 10.0, y1 = p->y + p->h - 10.0 - lh;
+    if (x1 < x0 || y1 < y0)
+        return 0;
+    enum { COLS = 12, ROWS = 8 };
+    double corners[4][2] = {{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}};
+    for (int i = 0; i < 4 + (COLS + 1) * (ROWS + 1); i++) {
+        int g = i - 4;
+        double x = i < 4 ? corners[i][0] : x0 + (x1 - x0) * (g % (COLS + 1)) / COLS;
+        double y = i < 4 ? corners[i][1] : y0 + (y1 - y0) * (g / (COLS + 1)) / ROWS;
+        if (covered(c, l, (box){x - 4.0, y - 4.0, lw + 8.0, lh + 8.0}) == 0) {
+            l->legend = (box){x, y, lw, lh};
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Margins from the labels; the legend inside the plot where it fits, else right of it. */
 static void lay_out(const svg_chart *c, layout *l) {
     double top = c->title[0] ? 46.0 : 18.0, bottom = c->x_label[0] ? 56.0 : 34.0;
-    double right = 28.0;
     axis_fit(&l->ax, c, 0, 0.0, 8.0);
+    char last[64]; /* the last x label is centred on the frame's right edge */
+    int last_len = tick_label(&l->ax, l->ax.ticks - 1, last, sizeof last);
+    double right = fmax(28.0, last_len * CHAR_W * 0.6 + 14.0);
     axis_fit(&l->ay, c, 1, 0.05, 6.0);
     l->plot.y = top;
     l->plot.h = HEIGHT - top - bottom;
@@ -277,24 +301,9 @@ static void lay_out(const svg_chart *c, layout *l) {
         return;
 
     double lw = 44.0 + (double)longest_name(c) * CHAR_W, lh = 10.0 + LEGEND_ROW * (double)c->count;
-    const box *p = &l->plot;
-    box corners[4] = {{p->x + 10.0, p->y + 10.0, lw, lh},
-                      {p->x + p->w - 10.0 - lw, p->y + 10.0, lw, lh},
-                      {p->x + p->w - 10.0 - lw, p->y + p->h - 10.0 - lh, lw, lh},
-                      {p->x + 10.0, p->y + p->h - 10.0 - lh, lw, lh}};
-    size_t best = (size_t)-1;
-    if (lw + 20.0 < p->w && lh + 20.0 < p->h)
-        for (int i = 0; i < 4; i++) {
-            box pad = {corners[i].x - 4.0, corners[i].y - 4.0, lw + 8.0, lh + 8.0};
-            size_t hits = covered(c, l, pad);
-            if (hits < best) {
-                best = hits;
-                l->legend = corners[i];
-            }
-        }
-    if (best == 0)
+    if (legend_inside(c, l, lw, lh))
         return;
-    /* Every corner covers data: narrow the plot and put the legend beside it. */
+    /* Every place inside covers data: narrow the plot and put the legend beside it. */
     l->plot.w = WIDTH - l->plot.x - right - lw - 12.0;
     axis_fit(&l->ax, c, 0, 0.0, 8.0);
     axis_thin(&l->ax, l->plot.w, 1);
@@ -304,15 +313,19 @@ static void lay_out(const svg_chart *c, layout *l) {
 /* ---- Writing ----------------------------------------------------------------------------- */
 
 /* Pixel coordinates with two decimals, independent of the C locale's decimal point. */
-static void put_num(FILE *f, double v) {
+static void fmt_num(char *buf, size_t size, double v) {
     long long c = llround(v * 100.0);
-    if (c < 0) {
-        fputc('-', f);
-        c = -c;
-    }
-    fprintf(f, "%lld", c / 100);
-    if (c % 100)
-        fprintf(f, ".%02lld", c % 100);
+    long long a = c < 0 ? -c : c;
+    if (a % 100)
+        snprintf(buf, size, "%s%lld.%02lld", c < 0 ? "-" : "", a / 100, a % 100);
+    else
+        snprintf(buf, size, "%s%lld", c < 0 ? "-" : "", a / 100);
+}
+
+static void put_num(FILE *f, double v) {
+    char buf[32];
+    fmt_num(buf, sizeof buf, v);
+    fputs(buf, f);
 }
 
 static void put_text(FILE *f, const char *s) {
@@ -399,7 +412,7 @@ static void write_axes(FILE *f, const svg_chart *c, const layout *l) {
 /* Where series overlap (as activations do for x > 0) earlier ones are drawn wider underneath,
  * so every colour stays visible. */
 static double stroke_width(const svg_chart *c, size_t k) {
-    double step = c->count > 1 ? fmin(1.5, 6.0 / (double)(c->count - 1)) : 0.0;
+    double step = c->count > 1 ? fmin(1.0, 4.0 / (double)(c->count - 1)) : 0.0;
     return 2.0 + step * (double)(c->count - 1 - k);
 }
 
@@ -447,9 +460,10 @@ static void write_legend(FILE *f, const svg_chart *c, const layout *l) {
     fputs("\" rx=\"3\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbb\"/>\n", f);
     for (size_t k = 0; k < c->count; k++) {
         double y = b->y + 5.0 + LEGEND_ROW * ((double)k + 0.5);
-        char style[64];
-        snprintf(style, sizeof style, "stroke=\"%s\" stroke-width=\"3\"",
-                 palette[k % (sizeof palette / sizeof palette[0])]);
+        char width[32], style[80];
+        fmt_num(width, sizeof width, stroke_width(c, k));
+        snprintf(style, sizeof style, "stroke=\"%s\" stroke-width=\"%s\"",
+                 palette[k % (sizeof palette / sizeof palette[0])], width);
         put_line(f, b->x + 8.0, y, b->x + 34.0, y, style);
         put_label(f, b->x + 40.0, y + 4.0, "", c->s[k].name);
     }
