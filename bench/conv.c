@@ -177,8 +177,8 @@ static int write_json(FILE *f, const void *arg)
                     continue;
                 fprintf(f,
                         "%s    {\"n\": %zu, \"c\": %zu, \"k\": %zu, \"h\": %zu, \"w\": %zu, "
-                        "\"op\": \"%s\", \"algo\": \"%s\", \"reps\": %u, \"single\": %d, \"ms\": %.4f, "
-                        "\"gflops\": %.3f}",
+                        "\"op\": \"%s\", \"algo\": \"%s\", \"reps\": %u, \"single\": %d, "
+                        "\"ms\": %.4f, \"gflops\": %.3f}",
                         first ? "" : ",\n", s->n, s->c, s->k, s->h, s->w, op_names[op],
                         algo_names[a], c->t.reps, c->t.single, c->t.per_call_s * 1e3,
                         flops(s) / c->t.per_call_s * 1e-9);

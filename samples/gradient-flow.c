@@ -3,13 +3,12 @@
  * 1. the mean |dW| of each layer with ReLU, Leaky ReLU (0.01) and ELU, from He weights;
  * 2. the dead units of each hidden layer (zero for every sample of the batch) with ReLU under
  *    a bad initialisation (weights N(0, 0.01^2), biases -1) and under He initialisation.
- * Built from relucl_dense_forward / relucl_dense_backward directly, layer by layer.
+ * Built from relucl_dense_forward / relucl_dense_backward directly, layer by layer; the
+ * figures come from relucl_tensor_stats and relucl_dead_units_update on the device.
  * Usage: gradient-flow [device] */
 #include <relucl.h>
 
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #define BATCH 256
 #define LAYERS 4
@@ -86,29 +85,22 @@ static int forward_backward(relucl_context *ctx, network *net, relucl_activation
 }
 
 static double mean_abs(relucl_context *ctx, const relucl_tensor *t, int *ok) {
-    size_t n = relucl_tensor_count(t);
-    float *v = malloc(n * sizeof *v);
-    double sum = 0.0;
-    *ok = *ok && v && check(ctx, relucl_tensor_read(ctx, t, v));
-    for (size_t i = 0; *ok && i < n; i++)
-        sum += fabs((double)v[i]);
-    free(v);
-    return sum / (double)n;
+    relucl_stats stats = {0};
+    *ok = *ok && check(ctx, relucl_tensor_stats(ctx, t, &stats));
+    return stats.mean_abs;
 }
 
-/* The fraction of a layer's units that are zero for every row of y. */
+/* The fraction of a layer's units that are zero for every row of y: alive[u] is set for each
+ * unit u with a non-zero output, and the zeros left in alive are the dead units. */
 static double dead_fraction(relucl_context *ctx, const relucl_tensor *y, int *ok) {
-    size_t rows = y->dims[0], units = y->dims[1], dead = 0;
-    float *v = malloc(rows * units * sizeof *v);
-    *ok = *ok && v && check(ctx, relucl_tensor_read(ctx, y, v));
-    for (size_t u = 0; *ok && u < units; u++) {
-        size_t r = 0;
-        while (r < rows && v[r * units + u] == 0.0f)
-            r++;
-        dead += r == rows;
-    }
-    free(v);
-    return (double)dead / (double)units;
+    relucl_tensor alive = {0};
+    relucl_stats stats = {0};
+    *ok = *ok && check(ctx, relucl_tensor_create(ctx, 1, &y->dims[1], &alive)) &&
+          check(ctx, relucl_tensor_fill(ctx, &alive, 0.0f)) &&
+          check(ctx, relucl_dead_units_update(ctx, y, &alive)) &&
+          check(ctx, relucl_tensor_stats(ctx, &alive, &stats));
+    relucl_tensor_release(&alive);
+    return *ok ? (double)stats.zeros / (double)stats.count : 0.0;
 }
 
 int main(int argc, char **argv) {
@@ -150,7 +142,8 @@ int main(int argc, char **argv) {
     }
 
     /* 2. Dead ReLU units: a unit with zero output on every sample passes no gradient back,
-     * so its weights never change again. */
+     * so its weights never change again; when the layers above are all dead, nothing reaches
+     * the first layer at all. */
     double dead[2][HIDDEN] = {{0}}, first_grad[2] = {0};
     const char *starts[2] = {"He normal, bias 0", "N(0, 0.01^2), bias -1"};
     printf("\ndead ReLU units per hidden layer (zero for all %d samples)\n", BATCH);

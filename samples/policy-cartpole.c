@@ -18,7 +18,7 @@
 #define MAX_STEPS 500
 #define GAMMA 0.99
 #define LR 0.01f
-#define BLOCKS 8 /* episodes are reported in this many blocks */
+#define BLOCKS 10 /* episodes are reported in this many blocks */
 
 static int check(relucl_context *ctx, relucl_status status) {
     if (status != RELUCL_OK)
@@ -158,7 +158,7 @@ static int policy_learn(relucl_context *ctx, policy *p, size_t n, const double *
 
 int main(int argc, char **argv) {
     const char *device = NULL;
-    long episodes = 400;
+    long episodes = 600;
     for (int i = 1; i < argc; i++)
         if (argv[i][0] && strspn(argv[i], "0123456789") == strlen(argv[i]))
             episodes = strtol(argv[i], NULL, 10);
