@@ -31,6 +31,7 @@ typedef struct train_work {
 typedef struct train_result {
     const char *spec;
     bench_timing step;
+    bench_timing diagnostics; /* relucl-train --diagnostics' device work per step */
     double epoch_device_s, epoch_wall_s; /* 0: not run */
 } train_result;
 
@@ -73,10 +74,62 @@ static int make_net(train_work *w, const char *spec)
                        "relucl_net_set_optimizer");
 }
 
+/* What relucl-train --diagnostics adds to each step: the dead-unit update of every rectified
+ * layer, and every 32nd step (when relucl-train syncs anyway) the sparsity statistics. */
+typedef struct diag_work {
+    train_work *w;
+    relucl_tensor alive[8];
+    int layers;
+    unsigned calls;
+} diag_work;
+
+static int enqueue_diagnostics(void *arg)
+{
+    diag_work *d = arg;
+    int sample = d->calls++ % 32 == 0;
+    for (int i = 0; i < d->layers; i++) {
+        relucl_net_layer_info info;
+        relucl_stats s;
+        if (!d->alive[i].buffer)
+            continue;
+        if (bench_check(d->w->ctx, relucl_net_layer(d->w->net, i, &info), "relucl_net_layer") ||
+            bench_check(d->w->ctx, relucl_dead_units_update(d->w->ctx, &info.y, &d->alive[i]),
+                        "relucl_dead_units_update") ||
+            (sample && bench_check(d->w->ctx, relucl_tensor_stats(d->w->ctx, &info.y, &s),
+                                   "relucl_tensor_stats")))
+            return 1;
+    }
+    return 0;
+}
+
+static int time_diagnostics(train_work *w, bench_env *env, train_result *r)
+{
+    diag_work d = {.w = w};
+    d.layers = relucl_net_layer_count(w->net);
+    if (d.layers > 8)
+        d.layers = 8;
+    int rc = 0;
+    for (int i = 0; i < d.layers && !rc; i++) {
+        relucl_net_layer_info info;
+        rc = bench_check(w->ctx, relucl_net_layer(w->net, i, &info), "relucl_net_layer");
+        if (rc || info.act.kind == RELUCL_IDENTITY)
+            continue;
+        size_t units = info.y.dims[1];
+        rc = bench_check(w->ctx, relucl_tensor_create(w->ctx, 1, &units, &d.alive[i]), "alive") ||
+             bench_check(w->ctx, relucl_tensor_fill(w->ctx, &d.alive[i], 0.0f), "alive");
+    }
+    if (!rc)
+        rc = bench_measure(&env->timer, enqueue_diagnostics, &d, &r->diagnostics);
+    for (int i = 0; i < d.layers; i++)
+        relucl_tensor_release(&d.alive[i]);
+    return rc;
+}
+
 /* One step's time (best of 3 calibrated batches) for spec. */
 static int time_step(train_work *w, bench_env *env, train_result *r)
 {
-    int rc = make_net(w, r->spec) || bench_measure(&env->timer, enqueue_step, w, &r->step);
+    int rc = make_net(w, r->spec) || bench_measure(&env->timer, enqueue_step, w, &r->step) ||
+             time_diagnostics(w, env, r);
     double loss = 0.0, acc = 0.0;
     if (!rc)
         rc = bench_check(w->ctx, relucl_net_take_metrics(w->net, &loss, &acc),
@@ -159,6 +212,8 @@ static void print_result(const train_result *r)
     printf("%-5s step %9.3f ms  %8.1f steps/s  %9.0f samples/s  projected epoch (%d steps) "
            "%7.3f s\n",
            r->spec, s * 1e3, 1.0 / s, BATCH / s, STEPS_PER_EPOCH, s * STEPS_PER_EPOCH);
+    printf("%-5s diagnostics per step %9.3f ms  = %.2f%% of a step\n", r->spec,
+           r->diagnostics.per_call_s * 1e3, 100.0 * r->diagnostics.per_call_s / s);
     if (r->epoch_device_s > 0.0)
         printf("%-5s real epoch (%d samples, gather + step): %.3f s device (markers), %.3f s "
                "wall; %.1f steps/s, %.0f samples/s\n",
@@ -186,10 +241,10 @@ static int write_json(FILE *f, const void *arg)
         fprintf(f,
                 ", \"step_ms\": %.4f, \"step_reps\": %u, \"samples_per_s\": %.1f, "
                 "\"projected_epoch_s\": %.4f, \"epoch_device_s\": %.4f, \"epoch_wall_s\": "
-                "%.4f}%s\n",
+                "%.4f, \"diagnostics_ms_per_step\": %.4f}%s\n",
                 r->step.per_call_s * 1e3, r->step.reps, BATCH / r->step.per_call_s,
                 r->step.per_call_s * STEPS_PER_EPOCH, r->epoch_device_s, r->epoch_wall_s,
-                i + 1 == j->n ? "" : ",");
+                r->diagnostics.per_call_s * 1e3, i + 1 == j->n ? "" : ",");
     }
     fputs("  ]\n}\n", f);
     return 0;
