@@ -4,10 +4,12 @@
  * Images go through in chunks, as many as the workspace limit allows. For the forward and the
  * data gradient a chunk's images sit side by side in one matrix, so each chunk is one GEMM
  * (a batch over the groups) however small the images: y_g (K/g, images * P * Q) =
- * w_g (K/g, C/g R S) x col_g (C/g R S, images * P * Q). Each output element is still one dot
- * product over C/g R S (or K/g) in CLBlast's order, whatever the chunk. The filter gradient
- * sums over images, so it runs image by image (beta 1 after the first): the order of that sum
- * never depends on the chunks either. */
+ * w_g (K/g, C/g R S) x col_g (C/g R S, images * P * Q). Small GEMMs, one per image, ran at a
+ * fraction of the speed on PoCL (CLBlast sends GEMMs below a size threshold to its slower
+ * direct kernel). Each output is one dot product over C/g R S (or K/g) whatever the chunk;
+ * only where chunking moves a GEMM across that threshold can y or dx change in the last bits.
+ * The filter gradient sums over the images, so it runs image by image (beta 1 after the
+ * first): the order of that sum never depends on the chunks. */
 #include "conv.h"
 
 #include <stdint.h>

@@ -71,8 +71,8 @@ int main(int argc, char **argv) {
     relucl_dense layer = {{RELUCL_RELU, 0.0f}, &w, &b, NULL};
     relucl_dense_grads grads = {&dw, &db, NULL, 0};
     float *xh = malloc(sizeof(float) * BATCH * IN), *wh = malloc(sizeof(float) * IN * OUT),
-          *bh = malloc(sizeof(float) * OUT), *gh = malloc(sizeof(float) * BATCH * OUT), *dwh = malloc(sizeof(float) * IN * OUT),
-          *dbh = malloc(sizeof(float) * OUT);
+          *bh = malloc(sizeof(float) * OUT), *gh = malloc(sizeof(float) * BATCH * OUT),
+          *dwh = malloc(sizeof(float) * IN * OUT), *dbh = malloc(sizeof(float) * OUT);
     ok = ok && xh && wh && bh && gh && dwh && dbh;
     ok = ok && check(ctx, relucl_dense_forward(ctx, &layer, &x, &z, &y)) &&
          check(ctx, relucl_tensor_read(ctx, &x, xh)) &&

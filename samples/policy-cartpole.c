@@ -74,26 +74,28 @@ static relucl_tensor rows(const relucl_tensor *t, size_t first, size_t count) {
 }
 
 static int policy_create(relucl_context *ctx, policy *p) {
-    size_t d[][2] = {{4, HIDDEN}, {HIDDEN, 1}, {HIDDEN, 2}, {2, 1},
-                     {MAX_STEPS, 4}, {MAX_STEPS, HIDDEN}, {MAX_STEPS, 2}};
+    const int ndim[4] = {2, 1, 2, 1};
+    size_t shape[4][2] = {{4, HIDDEN}, {HIDDEN}, {HIDDEN, 2}, {2}};
+    size_t steps_x[2] = {MAX_STEPS, 4}, steps_h[2] = {MAX_STEPS, HIDDEN},
+           steps_out[2] = {MAX_STEPS, 2};
     relucl_tensor *params[4] = {&p->w1, &p->b1, &p->w2, &p->b2};
     relucl_tensor *grads[4] = {&p->dw1, &p->db1, &p->dw2, &p->db2};
     int ok = 1;
-    for (int i = 0; i < 4 && ok; i++) /* biases are 1-D: dims {n, 1} read with ndim 1 */
-        ok = check(ctx, relucl_tensor_create(ctx, i % 2 ? 1 : 2, d[i], params[i])) &&
-             check(ctx, relucl_tensor_create(ctx, i % 2 ? 1 : 2, d[i], grads[i])) &&
-             check(ctx, relucl_tensor_create(ctx, i % 2 ? 1 : 2, d[i], &p->m[i])) &&
-             check(ctx, relucl_tensor_create(ctx, i % 2 ? 1 : 2, d[i], &p->v[i])) &&
+    for (int i = 0; i < 4 && ok; i++)
+        ok = check(ctx, relucl_tensor_create(ctx, ndim[i], shape[i], params[i])) &&
+             check(ctx, relucl_tensor_create(ctx, ndim[i], shape[i], grads[i])) &&
+             check(ctx, relucl_tensor_create(ctx, ndim[i], shape[i], &p->m[i])) &&
+             check(ctx, relucl_tensor_create(ctx, ndim[i], shape[i], &p->v[i])) &&
              check(ctx, relucl_tensor_fill(ctx, &p->m[i], 0.0f)) &&
              check(ctx, relucl_tensor_fill(ctx, &p->v[i], 0.0f));
     relucl_init he = {RELUCL_INIT_HE_NORMAL, 0.0f, 4, HIDDEN, 5, 0};
     relucl_init xavier = {RELUCL_INIT_XAVIER_NORMAL, 0.0f, HIDDEN, 2, 5, 1};
-    return ok && check(ctx, relucl_tensor_create(ctx, 2, d[4], &p->x)) &&
-           check(ctx, relucl_tensor_create(ctx, 2, d[5], &p->z1)) &&
-           check(ctx, relucl_tensor_create(ctx, 2, d[5], &p->h1)) &&
-           check(ctx, relucl_tensor_create(ctx, 2, d[5], &p->dh1)) &&
-           check(ctx, relucl_tensor_create(ctx, 2, d[6], &p->logits)) &&
-           check(ctx, relucl_tensor_create(ctx, 2, d[6], &p->dlogits)) &&
+    return ok && check(ctx, relucl_tensor_create(ctx, 2, steps_x, &p->x)) &&
+           check(ctx, relucl_tensor_create(ctx, 2, steps_h, &p->z1)) &&
+           check(ctx, relucl_tensor_create(ctx, 2, steps_h, &p->h1)) &&
+           check(ctx, relucl_tensor_create(ctx, 2, steps_h, &p->dh1)) &&
+           check(ctx, relucl_tensor_create(ctx, 2, steps_out, &p->logits)) &&
+           check(ctx, relucl_tensor_create(ctx, 2, steps_out, &p->dlogits)) &&
            check(ctx, relucl_init_tensor(ctx, &he, &p->w1)) &&
            check(ctx, relucl_init_tensor(ctx, &xavier, &p->w2)) &&
            check(ctx, relucl_tensor_fill(ctx, &p->b1, 0.0f)) &&
