@@ -206,12 +206,15 @@ static relucl_status check_apart(relucl_context *ctx, const char *fn, const char
     return status;
 }
 
-/* AUTO takes the GEMM path when each output sums enough products to amortise im2col and the
- * GEMM's own overheads: (C / groups) * R * S >= 32 with at least 4 filters per group (depthwise
- * and thin layers stay direct), and when one image's scratch fits the workspace limit
- * (AUTO never fails for lack of workspace). The rule reads only shapes and the limit, so the
- * same call always takes the same path. An explicit GEMM whose single image does not fit is
- * an error. */
+/* AUTO takes the GEMM path when each group has enough filters, and each output sums enough
+ * products, to pay for im2col and the GEMM's fixed costs: K / groups >= 16 and
+ * (C / groups) R S >= 16; and only when one image's scratch fits the workspace limit, so AUTO
+ * never fails for lack of workspace. Measured on PoCL (64 images, 3x3, 28x28 and 14x14): the
+ * filter count decides. With 32 filters GEMM was 2 times faster from (C/g) R S = 18, with 16
+ * it was level to 3 times faster, with 8 or fewer it was slower (up to 7 times); with
+ * (C/g) R S of 288 and more and 64 filters it is 10 to 30 times faster. Depthwise layers stay
+ * direct. The rule reads only the shapes and the limit, so a call always takes the same path.
+ * An explicit GEMM whose single image does not fit is an error. */
 static relucl_status choose_algo(relucl_context *ctx, const char *fn, relucl_conv_algo algo,
                                  const conv_geom *g, relucl_conv_algo *out) {
     if (algo != RELUCL_CONV_AUTO && algo != RELUCL_CONV_NAIVE && algo != RELUCL_CONV_GEMM)
@@ -219,10 +222,10 @@ static relucl_status choose_algo(relucl_context *ctx, const char *fn, relucl_con
                            "algo is %d, not a relucl_conv_algo", (int)algo);
     size_t col = conv_scratch_floats(g), limit = conv_workspace_limit(ctx);
     int fits = col <= limit / sizeof(float);
-    size_t taps = g->r * g->s; /* cg * taps >= 32, without overflow */
+    size_t taps = g->r * g->s; /* cg * taps >= 16, without overflow */
     if (algo == RELUCL_CONV_AUTO)
-        algo = (g->cg >= (32 + taps - 1) / taps && g->kg >= 4 && fits) ? RELUCL_CONV_GEMM
-                                                                       : RELUCL_CONV_NAIVE;
+        algo = (g->kg >= 16 && g->cg >= (16 + taps - 1) / taps && fits) ? RELUCL_CONV_GEMM
+                                                                        : RELUCL_CONV_NAIVE;
     if (algo == RELUCL_CONV_GEMM && !fits) {
         if (col == SIZE_MAX)
             return relucl_fail(ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn,
@@ -419,9 +422,10 @@ relucl_status relucl_conv2d_workspace_size(relucl_context *ctx, const relucl_con
     if ((status = check_operands(ctx, fn, conv, "x", x, "w", w, &g)) != RELUCL_OK)
         return status;
     size_t col = conv_scratch_floats(&g);
-    if (col == SIZE_MAX || (g.n > 0 && col > SIZE_MAX / sizeof(float) / g.n))
+    if (col == SIZE_MAX || col > SIZE_MAX / sizeof(float))
         return relucl_fail(ctx, RELUCL_ERROR_SHAPE, fn, "x: the scratch size overflows");
-    *bytes = g.n * col * sizeof(float);
+    /* What the GEMM path allocates with no limit: its chunks (conv_chunk_images). */
+    *bytes = conv_chunk_images(&g, SIZE_MAX) * col * sizeof(float);
     return RELUCL_OK;
 }
 

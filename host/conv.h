@@ -24,6 +24,9 @@ relucl_status conv_launch(relucl_context *ctx, const char *fn, cl_kernel kernel,
 /* Floats of workspace one image needs on the GEMM path: its columns (C R S x P Q) and the
  * GEMM's other operand or result (K x P Q); SIZE_MAX when the count overflows. */
 size_t conv_scratch_floats(const conv_geom *g);
+/* Images per chunk on the GEMM path under a workspace limit of `limit` bytes: as many as fit,
+ * up to a chunk of about 32 MiB, at least 1 (0 when one image does not fit). */
+size_t conv_chunk_images(const conv_geom *g, size_t limit);
 /* The workspace cap in bytes: the limit set (or the default), but no more than the device's
  * largest single allocation. */
 size_t conv_workspace_limit(const relucl_context *ctx);

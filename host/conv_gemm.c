@@ -1,13 +1,13 @@
 /* The GEMM algorithm: im2col into the context's workspace, CLBlast, then col2im or the fused
  * bias-and-activation pass.
  *
- * Images go through in chunks, as many as the workspace limit allows. For the forward and the
- * data gradient a chunk's images sit side by side in one matrix, so each chunk is one GEMM
- * (a batch over the groups) however small the images: y_g (K/g, images * P * Q) =
- * w_g (K/g, C/g R S) x col_g (C/g R S, images * P * Q). Small GEMMs, one per image, ran at a
- * fraction of the speed on PoCL (CLBlast sends GEMMs below a size threshold to its slower
- * direct kernel). Each output is one dot product over C/g R S (or K/g) whatever the chunk;
- * only where chunking moves a GEMM across that threshold can y or dx change in the last bits.
+ * Images go through in chunks (see conv_chunk_images). For the forward and the data gradient
+ * a chunk's images sit side by side in one matrix, so a chunk is one GEMM per group however
+ * small the images: y_g (K/g, images * P * Q) = w_g (K/g, C/g R S) x col_g (C/g R S,
+ * images * P * Q). On PoCL one GEMM per image was 1.2 to 1.5 times slower for 14x14 and 28x28
+ * images, and several times slower where CLBlast sent the small GEMMs to its direct kernel.
+ * Each output is one dot product over C/g R S (or K/g) whatever the chunk; only where chunking
+ * moves a GEMM across CLBlast's direct/indirect threshold can y or dx change in the last bits.
  * The filter gradient sums over the images, so it runs image by image (beta 1 after the
  * first): the order of that sum never depends on the chunks. */
 #include "conv.h"
@@ -23,6 +23,26 @@ size_t conv_scratch_floats(const conv_geom *g) {
     if (taps == SIZE_MAX || g->k > SIZE_MAX - taps)
         return SIZE_MAX;
     return mul_sat(taps + g->k, plane);
+}
+
+/* A chunk's scratch stays near this size even when the limit allows more: on PoCL chunks of
+ * 8 to 32 MiB ran a 64-image 56x56 layer twice as fast as one 256 MiB chunk (CLBlast copies
+ * large operands into temporary buffers of its own), and for small images 32 MiB already
+ * holds the whole GEMM a fast CLBlast kernel needs. */
+#define CHUNK_TARGET ((size_t)32 << 20)
+
+size_t conv_chunk_images(const conv_geom *g, size_t limit) {
+    size_t floats = conv_scratch_floats(g);
+    if (floats == 0)
+        return g->n;
+    if (floats > limit / sizeof(float))
+        return 0;
+    size_t per_image = floats * sizeof(float), fit = limit / per_image,
+           target = CHUNK_TARGET / per_image;
+    if (target < 1)
+        target = 1;
+    fit = fit < target ? fit : target;
+    return fit < g->n ? fit : g->n;
 }
 
 /* Makes ctx->workspace at least `bytes` long: allocated on first need, grown (released and
@@ -56,10 +76,8 @@ static relucl_status plan(relucl_context *ctx, const char *fn, const conv_geom *
     pl->plane = g->p * g->q;
     pl->image = g->c * g->h * g->w;
     pl->out = g->k * pl->plane;
-    size_t per_image = conv_scratch_floats(g) * sizeof(float);
-    size_t fit = per_image ? conv_workspace_limit(ctx) / per_image : g->n;
-    pl->chunk = fit < g->n ? fit : g->n;
-    return reserve(ctx, fn, pl->chunk * per_image);
+    pl->chunk = conv_chunk_images(g, conv_workspace_limit(ctx));
+    return reserve(ctx, fn, pl->chunk * conv_scratch_floats(g) * sizeof(float));
 }
 
 static relucl_tensor view(cl_mem buffer, size_t offset, size_t batch, size_t rows,
@@ -68,19 +86,24 @@ static relucl_tensor view(cl_mem buffer, size_t offset, size_t batch, size_t row
     return t;
 }
 
-/* c = op(a) op(b) + beta c over (groups, rows, cols) views: a batch over the groups, or a
- * plain GEMM for one group. */
+/* c_i = op(a_i) op(b_i) + beta c_i for each group i of (groups, rows, cols) views: one plain
+ * GEMM per group rather than a batched one, so convolutions use the CLBlast kernels the dense
+ * layers have already built (on PoCL each CLBlast routine's first build takes tens of seconds). */
 static relucl_status group_gemm(relucl_context *ctx, const char *fn, relucl_transpose ta,
-                                relucl_transpose tb, relucl_tensor a, relucl_tensor b, float beta,
-                                relucl_tensor c) {
-    if (a.dims[0] == 1) {
-        relucl_tensor *all[3] = {&a, &b, &c};
-        for (int i = 0; i < 3; i++)
-            *all[i] = (relucl_tensor){all[i]->buffer, all[i]->offset, 2,
-                                      {all[i]->dims[1], all[i]->dims[2], 1, 1}};
-        return relucl_gemm_in(ctx, fn, 2, ta, tb, 1.0f, &a, &b, beta, &c);
+                                relucl_transpose tb, const relucl_tensor *a,
+                                const relucl_tensor *b, float beta, const relucl_tensor *c) {
+    const relucl_tensor *all[3] = {a, b, c};
+    relucl_tensor one[3];
+    relucl_status status = RELUCL_OK;
+    for (size_t g = 0; g < a->dims[0] && status == RELUCL_OK; g++) {
+        for (int i = 0; i < 3; i++) {
+            size_t rows = all[i]->dims[1], cols = all[i]->dims[2];
+            one[i] = (relucl_tensor){all[i]->buffer, all[i]->offset + g * rows * cols, 2,
+                                     {rows, cols, 1, 1}};
+        }
+        status = relucl_gemm_in(ctx, fn, 2, ta, tb, 1.0f, &one[0], &one[1], beta, &one[2]);
     }
-    return relucl_gemm_in(ctx, fn, 3, ta, tb, 1.0f, &a, &b, beta, &c);
+    return status;
 }
 
 static relucl_status get_kernel(relucl_context *ctx, const char *fn, const char *name,
@@ -104,7 +127,7 @@ static relucl_status im2col(relucl_context *ctx, const char *fn, cl_kernel kerne
     return status != RELUCL_OK ? status : conv_launch(ctx, fn, kernel, 3, global);
 }
 
-/* One GEMM per chunk, batched over the groups: c_g = op(a_g) b_g, with (K/g, C/g R S) filters
+/* One GEMM per chunk and group: c_g = op(a_g) b_g, with (K/g, C/g R S) filters
  * and (rows, count * P * Q) matrices side by side in the workspace. */
 static relucl_status chunk_gemm(relucl_context *ctx, const char *fn, const conv_geom *g,
                                 const conv_plan *pl, relucl_transpose ta, const relucl_tensor *w,
@@ -114,7 +137,7 @@ static relucl_status chunk_gemm(relucl_context *ctx, const char *fn, const conv_
     relucl_tensor a = view(w->buffer, w->offset, g->groups, g->kg, pl->group_taps),
                   b = view(ctx->workspace, b_offset, g->groups, b_rows, cols),
                   c = view(ctx->workspace, c_offset, g->groups, c_rows, cols);
-    return group_gemm(ctx, fn, ta, RELUCL_NO_TRANS, a, b, 0.0f, c);
+    return group_gemm(ctx, fn, ta, RELUCL_NO_TRANS, &a, &b, 0.0f, &c);
 }
 
 /* y for the chunk from the GEMM's (K, count * P * Q) result z, plus bias and activation. */
@@ -235,7 +258,7 @@ relucl_status conv_gemm_backward_filter(relucl_context *ctx, const char *fn, con
                           b = view(ctx->workspace, i * pl.taps * pl.plane, g->groups,
                                    pl.group_taps, pl.plane);
             float beta = (accumulate || n > 0) ? 1.0f : 0.0f;
-            status = group_gemm(ctx, fn, RELUCL_NO_TRANS, RELUCL_TRANS, a, b, beta, c);
+            status = group_gemm(ctx, fn, RELUCL_NO_TRANS, RELUCL_TRANS, &a, &b, beta, &c);
         }
     }
     return status;

@@ -98,6 +98,10 @@ static int check_xgemm(const size_t *v, const device_limits *lim, char *why, siz
     } else {
         NEED(multiple(v[KREG], v[VWN]), "KREG (%zu) is not a multiple of VWN (%zu)", v[KREG],
              v[VWN]);
+        /* Seen with CLBlast 1.5.3 on PoCL: through the GEMM routine, GEMMK 1 sets with NWG
+         * other than MWG give wrong results or write outside their buffers (NWG > MWG; CLBlast's
+         * own set for a Core i5-4590S among them), although its tuner passes them. */
+        NEED(v[NWG] == v[MWG], "GEMMK 1 needs NWG (%zu) equal to MWG (%zu)", v[NWG], v[MWG]);
     }
     NEED(threads <= lim->work_group, "MDIMC * NDIMC (%zu) exceeds the device's work-group size",
          threads);
@@ -193,9 +197,12 @@ static int param_index(const kernel_info *k, const char *name) {
  * 1024^3; clblast_tuner_xgemm_direct at 256^3 and 128x256x784), the best few re-timed through
  * relucl_gemm at 512^3, 1024^3 and the MLP's shapes. Tuned Xgemm beat every XgemmDirect set
  * from about 80^3 up, MLP shapes included, so GemmRoutine sends GEMMs of 72^3 and more to it
- * (CLBlast's own threshold for this device is 896^3). bench/README.md ("GEMM tuning") has the
- * commands and figures. Other AVX-512 CPUs differ in cores and caches: there these sets are a
- * starting point, not a measurement; relucl-tune finds the device's own. */
+ * (CLBlast's own threshold for this device is 896^3). No XgemmDirect set: below 72^3 the
+ * tuner's best sets were no faster than CLBlast's own within this host's noise, and their
+ * 64-wide tiles cost PoCL 30-65 s of compilation per transpose case on first use (CLBlast's
+ * own: 11 s). bench/README.md ("GEMM tuning") has the commands and figures. Other AVX-512
+ * CPUs differ in cores and caches: there these sets are a starting point, not a
+ * measurement; relucl-tune finds the device's own. */
 typedef struct builtin_set {
     const char *platform, *device;
     int kernel;
@@ -206,9 +213,6 @@ static const builtin_set builtin[] = {
     {"Portable Computing Language", "skylake-avx512", XGEMM,
      /* GEMMK KREG KWG KWI MDIMA MDIMC MWG NDIMB NDIMC NWG SA SB STRM STRN VWM VWN */
      {0, 1, 16, 2, 16, 8, 128, 32, 16, 128, 0, 0, 1, 1, 8, 4}},
-    {"Portable Computing Language", "skylake-avx512", XGEMM_DIRECT,
-     /* KWID MDIMAD MDIMCD NDIMBD NDIMCD PADA PADB VWMD VWND WGD */
-     {2, 32, 8, 8, 8, 1, 1, 1, 2, 64}},
     {"Portable Computing Language", "skylake-avx512", GEMM_ROUTINE, {72}},
 };
 

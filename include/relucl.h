@@ -382,7 +382,8 @@ typedef struct relucl_conv2d {
 } relucl_conv2d;
 
 typedef enum relucl_conv_algo {
-    RELUCL_CONV_AUTO,  /* picks by shape */
+    RELUCL_CONV_AUTO,  /* GEMM when K/groups >= 16, (C/groups) R S >= 16 and one image's
+                          scratch fits the workspace limit; otherwise NAIVE */
     RELUCL_CONV_NAIVE, /* direct: one work-item per output element; the reference */
     RELUCL_CONV_GEMM   /* im2col / col2im into the context's workspace, then CLBlast */
 } relucl_conv_algo;
@@ -390,8 +391,10 @@ typedef enum relucl_conv_algo {
 /* y_dims (N, K, P, Q) for x_dims (N, C, H, W) and w_dims (K, C / groups, R, S):
  * P = (H + 2 pad - dilation (R - 1) - 1) / stride + 1, likewise Q. Impossible geometry (zero
  * stride or dilation, a dilated filter larger than the padded input, channels not divisible
- * by groups, mismatched filter channels) is RELUCL_ERROR_SHAPE or INVALID_ARGUMENT with the
- * reason in ctx's message. */
+ * by groups, mismatched filter channels) is RELUCL_ERROR_SHAPE, a zero stride, dilation or
+ * groups INVALID_ARGUMENT, with the reason in ctx's message. Every dimension must be at most
+ * INT_MAX. The two algorithms agree to rounding, not bit for bit (NAIVE skips padded taps,
+ * GEMM multiplies them by 0). */
 RELUCL_API relucl_status relucl_conv2d_output_dims(relucl_context *ctx,
                                                    const relucl_conv2d *conv,
                                                    const size_t x_dims[4], const size_t w_dims[4],
@@ -421,14 +424,17 @@ RELUCL_API relucl_status relucl_conv2d_backward_filter(relucl_context *ctx,
                                                        const relucl_tensor *dy,
                                                        const relucl_tensor *dw,
                                                        const relucl_tensor *db, int accumulate);
-/* Bytes of device scratch the GEMM algorithm would use for this shape, before any cap. */
+/* Bytes of device scratch the GEMM algorithm would allocate for this shape when the limit does
+ * not bind: the whole batch's columns, or chunks of about 32 MiB, whichever is smaller. */
 RELUCL_API relucl_status relucl_conv2d_workspace_size(relucl_context *ctx,
                                                       const relucl_conv2d *conv,
                                                       const relucl_tensor *x,
                                                       const relucl_tensor *w, size_t *bytes);
-/* Caps the context's scratch memory (default 256 MiB). The workspace is allocated on first
- * need, grown when a larger one is needed and reused; a batch whose scratch would pass the cap
- * is processed in chunks of images instead of failing. 0 restores the default. */
+/* Caps the context's scratch memory (default 256 MiB, and never above the device's largest
+ * allocation). The workspace is allocated on first need, grown when a larger one is needed and
+ * reused; lowering the cap releases it. A batch whose scratch would pass the cap is processed
+ * in chunks of images instead of failing; a single image over the cap makes GEMM fail with
+ * RELUCL_ERROR_OUT_OF_MEMORY (AUTO then uses NAIVE). 0 restores the default. */
 RELUCL_API relucl_status relucl_context_set_workspace_limit(relucl_context *ctx, size_t bytes);
 
 /* ---- Pooling ----------------------------------------------------------------------------- */

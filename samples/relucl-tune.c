@@ -4,13 +4,15 @@
  * gets them.
  *
  * It times relucl_gemm at one size with random parameter sets drawn from the space CLBlast's
- * own tuner explores, for the Xgemm kernel (large GEMMs) or XgemmDirect (small ones), and
+ * own tuner explores, for the Xgemm kernel (large GEMMs) or XgemmDirect (small ones; the GEMM
+ * is sent to the kernel being tuned whatever its size), and
  * keeps the fastest set whose result agrees with the result under CLBlast's own parameters.
  * Figures: CLBlast's own parameters, the set relucl uses now (an earlier file or relucl's
  * built-in set), and the best found; the file is only written when the best is faster than
  * what relucl uses now. Sets for other kernels already in the file are kept.
  * --measure times GEMMs (default: the MLP's shapes and 1024^3) with CLBlast's parameters and
  * with relucl's, without searching.
+ * Every set tried is compiled afresh: on PoCL that is seconds per set, a minute for some.
  * Exit status: 0 done, 1 failure (device, file), 2 bad options.
  */
 #include <relucl.h>
@@ -41,8 +43,9 @@ typedef struct options {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: relucl-tune [options]\n"
-               "  --kernel NAME   Xgemm (GEMMs of about 512^3 and up) or XgemmDirect (smaller\n"
-               "                  ones, such as an MLP's) (Xgemm)\n"
+               "  --kernel NAME   Xgemm or XgemmDirect (Xgemm). CLBlast runs GEMMs from\n"
+               "                  XGEMM_MIN_INDIRECT_SIZE^3 up on Xgemm (896^3 by its default,\n"
+               "                  72^3 with relucl's set for PoCL), smaller ones on XgemmDirect\n"
                "  --size N        time m = n = k = N GEMMs (512 for Xgemm, 256 for XgemmDirect)\n"
                "  --trials N      parameter sets to try (100)\n"
                "  --seconds S     stop searching after S seconds (300)\n"
@@ -211,7 +214,7 @@ static const choices xgemm0_space[] = {
     {"NWG", 4, {16, 32, 64, 128}}, {"SA", 2, {0, 1}},        {"SB", 2, {0, 1}},
     {"STRM", 2, {0, 1}},         {"STRN", 2, {0, 1}},        {"VWM", 4, {1, 2, 4, 8}},
     {"VWN", 4, {1, 2, 4, 8}}};
-/* GEMMK 1: 2-D register tiling, no local memory; MDIMA = MDIMC and NDIMB = NDIMC. */
+/* GEMMK 1: 2-D register tiling, no local memory; MDIMA = MDIMC, NDIMB = NDIMC, NWG = MWG. */
 static const choices xgemm1_space[] = {
     {"GEMMK", 1, {1}},           {"KREG", 5, {1, 2, 4, 8, 16}}, {"KWG", 1, {1}},
     {"KWI", 1, {1}},             {"MDIMA", 1, {0}},          {"MDIMC", 5, {2, 4, 8, 16, 32}},
@@ -232,6 +235,7 @@ static void random_set(uint64_t *rng, const char *kernel, param_set *set) {
     if (!direct && gemmk) {
         set->values[4] = set->values[5]; /* MDIMA = MDIMC */
         set->values[7] = set->values[8]; /* NDIMB = NDIMC */
+        set->values[9] = set->values[6]; /* NWG = MWG: relucl turns down others (host/tune.c) */
     }
 }
 
