@@ -226,6 +226,10 @@ static void test_malformed_user_file_is_ignored(void **state) {
         {"kernel Xgemm\nGEMMK 0\nKREG 1\nKWG 32\nKWI 2\nMDIMA 8\nMDIMC 8\nMWG 48\nNDIMB 16\n"
          "NDIMC 16\nNWG 32\nSA 1\nSB 1\nSTRM 0\nSTRN 0\nVWM 4\nVWN 2\n",
          "MWG (48) is not a multiple"},
+        /* GEMMK 1 with NWG != MWG: wrong results through CLBlast 1.5.3's routine on PoCL. */
+        {"kernel Xgemm\nGEMMK 1\nKREG 16\nKWG 1\nKWI 1\nMDIMA 2\nMDIMC 2\nMWG 64\nNDIMB 2\n"
+         "NDIMC 2\nNWG 128\nSA 0\nSB 0\nSTRM 0\nSTRN 0\nVWM 8\nVWN 2\n",
+         "GEMMK 1 needs NWG"},
         /* More threads per group (and local memory) than devices have. */
         {"kernel XgemmDirect\nWGD 128\nKWID 2\nMDIMAD 128\nMDIMCD 128\nNDIMBD 64\nNDIMCD 64\n"
          "PADA 1\nPADB 1\nVWMD 1\nVWND 1\n",
