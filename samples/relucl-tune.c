@@ -8,8 +8,8 @@
  * is sent to the kernel being tuned whatever its size), and
  * keeps the fastest set whose result agrees with the result under CLBlast's own parameters.
  * Figures: CLBlast's own parameters, the set relucl uses now (an earlier file or relucl's
- * built-in set), and the best found; the file is only written when the best is faster than
- * what relucl uses now. Sets for other kernels already in the file are kept.
+ * built-in set), and the best found; the file is only written when the best is at least 3%
+ * faster than what relucl uses now. Sets for other kernels already in the file are kept.
  * --measure times GEMMs (default: the MLP's shapes and 1024^3) with CLBlast's parameters and
  * with relucl's, without searching.
  * Every set tried is compiled afresh: on PoCL that is seconds per set, a minute for some.
@@ -33,6 +33,7 @@
 #define MAX_SHAPES 32
 #define ALWAYS_INDIRECT 0  /* XGEMM_MIN_INDIRECT_SIZE values that force one GEMM kernel */
 #define ALWAYS_DIRECT 4096
+#define MARGIN 1.03 /* a new set must be 3% faster: less is within a busy host's noise */
 
 typedef struct options {
     const char *device, *kernel, *shapes;
@@ -625,9 +626,10 @@ static int tune(const options *o) {
         tally n = {0, 0, 0, 0};
         search(ctx, o, &p, want, got, t_relucl, &best, &t_best, &n);
     }
-    if (rc == 0 && t_best == 0)
-        printf("  nothing beat relucl's parameters now: nothing written\n");
-    if (rc == 0 && t_best > 0) {
+    if (rc == 0 && (t_best == 0 || t_best * MARGIN > t_relucl))
+        printf("  nothing beat relucl's parameters now by %.0f%%: nothing written\n",
+               100 * (MARGIN - 1));
+    else if (rc == 0) {
         char note[256];
         printf("  best: %.2f GFLOP/s, %.2fx CLBlast's own, %.2fx relucl's now\n",
                gflops(s, t_best), t_clblast / t_best, t_relucl / t_best);
