@@ -603,8 +603,9 @@ RELUCL_API relucl_status relucl_gemm_tuning_path(relucl_context *ctx, char *path
 
 /* Applies a parameter set now (CLBlastOverrideParameters) for the context's device; later
  * GEMMs compile and use it. names[i] takes values[i]. For "Xgemm", "XgemmDirect" and
- * "GemmRoutine" every parameter must be given once and the combination must suit the kernel and the device
- * (RELUCL_ERROR_INVALID_ARGUMENT otherwise); other kernel names go to CLBlast unchecked.
+ * "GemmRoutine" every parameter must be given once and the combination must suit the kernel
+ * and the device (RELUCL_ERROR_INVALID_ARGUMENT otherwise); other kernel names go to CLBlast
+ * unchecked.
  * RELUCL_ERROR_BLAS, with CLBlast's status, when CLBlast refuses the set. */
 RELUCL_API relucl_status relucl_gemm_set_tuning(relucl_context *ctx, const char *kernel,
                                                 size_t count, const char **names,

@@ -31,7 +31,7 @@
 #define MAX_NAMES 16
 #define MAX_SECTIONS 8
 #define MAX_SHAPES 32
-#define ALWAYS_INDIRECT 0  /* XGEMM_MIN_INDIRECT_SIZE values that force one GEMM kernel */
+#define ALWAYS_INDIRECT 0 /* XGEMM_MIN_INDIRECT_SIZE values that force one GEMM kernel */
 #define ALWAYS_DIRECT 4096
 #define MARGIN 1.03 /* a new set must be 3% faster: less is within a busy host's noise */
 
@@ -91,7 +91,8 @@ static void fill(float *x, size_t n, uint64_t seed) {
 }
 
 static relucl_status problem_create(relucl_context *ctx, shape s, problem *p) {
-    size_t da[2] = {s.ta ? s.k : s.m, s.ta ? s.m : s.k}, db[2] = {s.tb ? s.n : s.k, s.tb ? s.k : s.n};
+    size_t da[2] = {s.ta ? s.k : s.m, s.ta ? s.m : s.k},
+           db[2] = {s.tb ? s.n : s.k, s.tb ? s.k : s.n};
     size_t dc[2] = {s.m, s.n}, na = s.m * s.k, nb = s.k * s.n;
     float *host = malloc((na > nb ? na : nb) * sizeof *host);
     relucl_status status = host ? RELUCL_OK : RELUCL_ERROR_OUT_OF_MEMORY;
