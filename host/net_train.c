@@ -181,19 +181,25 @@ static relucl_status update(relucl_net *net) {
                            net->opt.sgd.momentum > 0.0f ? &net->moment1 : NULL);
 }
 
-relucl_status relucl_net_train_step(relucl_net *net, const relucl_tensor *x,
-                                    const relucl_tensor *labels) {
-    static const char fn[] = "relucl_net_train_step";
-    size_t rows = 0;
-    if (!net)
-        return RELUCL_ERROR_INVALID_ARGUMENT;
-    relucl_status status = check_batch(net, fn, x, labels, &rows);
+/* What training and evaluation share: check the labelled batch, run forward, add the loss and
+ * correct count to the counters (and leave the logits' gradient when with_gradient). */
+static relucl_status forward_and_loss(relucl_net *net, const char *fn, const relucl_tensor *x,
+                                      const relucl_tensor *labels, int with_gradient,
+                                      size_t *rows) {
+    relucl_status status = check_batch(net, fn, x, labels, rows);
     if (status == RELUCL_OK && !labels)
         status = relucl_fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "labels is NULL");
     if (status == RELUCL_OK)
-        status = forward(net, x, rows);
-    if (status == RELUCL_OK)
-        status = loss(net, rows, labels, 1);
+        status = forward(net, x, *rows);
+    return status == RELUCL_OK ? loss(net, *rows, labels, with_gradient) : status;
+}
+
+relucl_status relucl_net_train_step(relucl_net *net, const relucl_tensor *x,
+                                    const relucl_tensor *labels) {
+    size_t rows = 0;
+    if (!net)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    relucl_status status = forward_and_loss(net, "relucl_net_train_step", x, labels, 1, &rows);
     if (status == RELUCL_OK)
         status = backward(net, x, rows);
     if (status == RELUCL_OK)
@@ -205,16 +211,10 @@ relucl_status relucl_net_train_step(relucl_net *net, const relucl_tensor *x,
 
 relucl_status relucl_net_evaluate(relucl_net *net, const relucl_tensor *x,
                                   const relucl_tensor *labels) {
-    static const char fn[] = "relucl_net_evaluate";
     size_t rows = 0;
     if (!net)
         return RELUCL_ERROR_INVALID_ARGUMENT;
-    relucl_status status = check_batch(net, fn, x, labels, &rows);
-    if (status == RELUCL_OK && !labels)
-        status = relucl_fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "labels is NULL");
-    if (status == RELUCL_OK)
-        status = forward(net, x, rows);
-    return status == RELUCL_OK ? loss(net, rows, labels, 0) : status;
+    return forward_and_loss(net, "relucl_net_evaluate", x, labels, 0, &rows);
 }
 
 relucl_status relucl_net_forward(relucl_net *net, const relucl_tensor *x,
