@@ -14,6 +14,6 @@ string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x
 file(WRITE "${OUTPUT}.new"
   "/* Generated from ${LINE_NAME} by cmake/embed.cmake; do not edit. */\n"
   "#include <stddef.h>\n"
-  "const unsigned char relucl_kernel_${NAME}[] = {\n${bytes}0x00};\n"
-  "const size_t relucl_kernel_${NAME}_size = sizeof relucl_kernel_${NAME} - 1;\n")
+  "const unsigned char relucl__kernel_${NAME}[] = {\n${bytes}0x00};\n"
+  "const size_t relucl__kernel_${NAME}_size = sizeof relucl__kernel_${NAME} - 1;\n")
 file(RENAME "${OUTPUT}.new" "${OUTPUT}")

@@ -10,9 +10,9 @@
  * this file. */
 
 #define FORWARD_KERNEL(name, F)                                                                \
-    kernel void name(global const float *x, ulong xo, global float *y, ulong yo, ulong n,       \
+    kernel void name(global const float *x, ulong xo, global float *y, ulong yo, ulong n,      \
                      float a) {                                                                \
-        size_t i = get_global_id(0), n4 = n / 4;                                                \
+        size_t i = get_global_id(0), n4 = n / 4;                                               \
         x += xo;                                                                               \
         y += yo;                                                                               \
         if (i < n4) {                                                                          \
@@ -26,9 +26,9 @@
     }
 
 #define BACKWARD_KERNEL(name, G)                                                               \
-    kernel void name(global const float *s, ulong so, global const float *dy, ulong dyo,        \
+    kernel void name(global const float *s, ulong so, global const float *dy, ulong dyo,       \
                      global float *dx, ulong dxo, ulong n, float a) {                          \
-        size_t i = get_global_id(0), n4 = n / 4;                                                \
+        size_t i = get_global_id(0), n4 = n / 4;                                               \
         s += so;                                                                               \
         dy += dyo;                                                                             \
         dx += dxo;                                                                             \
@@ -105,21 +105,19 @@ kernel void prelu_slope_sum_columns(global const float *partial, ulong groups, u
     dw[dwo + c] = sum;
 }
 
-#define PRELU_GROUP 64
-
 /* Input gradient and per-group partial slope gradients in one pass. Work-group (g, c) walks
  * channel c's elements with a stride of the whole row of groups, so the order of every sum
  * depends only on the shape, never on the device or the run. The host picks the number of
  * groups so each work-item's own run stays short, which keeps the float sums accurate. */
-kernel __attribute__((reqd_work_group_size(PRELU_GROUP, 1, 1))) void
+kernel __attribute__((reqd_work_group_size(RELUCL_PRELU_GROUP, 1, 1))) void
 prelu_backward(global const float *x, ulong xo, global const float *w, ulong wo,
                global const float *dy, ulong dyo, global float *dx, ulong dxo,
                global float *partial, ulong per_channel, ulong inner, ulong channels) {
-    local float sums[PRELU_GROUP];
+    local float sums[RELUCL_PRELU_GROUP];
     size_t lid = get_local_id(0), groups = get_num_groups(0), g = get_group_id(0);
     size_t c = get_global_id(1);
     float slope = w[wo + c], sum = 0.0f;
-    for (size_t k = g * PRELU_GROUP + lid; k < per_channel; k += groups * PRELU_GROUP) {
+    for (size_t k = g * RELUCL_PRELU_GROUP + lid; k < per_channel; k += groups * RELUCL_PRELU_GROUP) {
         size_t i = (k / inner) * channels * inner + c * inner + k % inner;
         float v = x[xo + i], d = dy[dyo + i];
         dx[dxo + i] = v > 0.0f ? d : slope * d;
@@ -127,7 +125,7 @@ prelu_backward(global const float *x, ulong xo, global const float *w, ulong wo,
     }
     sums[lid] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (size_t stride = PRELU_GROUP / 2; stride > 0; stride /= 2) {
+    for (size_t stride = RELUCL_PRELU_GROUP / 2; stride > 0; stride /= 2) {
         if (lid < stride)
             sums[lid] += sums[lid + stride];
         barrier(CLK_LOCAL_MEM_FENCE);

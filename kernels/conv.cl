@@ -1,26 +1,21 @@
 /* 2-D convolution, NCHW input and KCRS filters: the direct (NAIVE) kernels, which are the
  * reference, and the im2col / col2im / bias-and-activation kernels around the CLBlast GEMMs of
- * the GEMM path (host/conv_gemm.c). kernels/activation_math.cl is built in front of this
+ * the GEMM path (host/ops/conv_gemm.c). kernels/activation_math.cl is built in front of this
  * file, so a fused activation gives the same bits as relucl_activation_forward.
  *
  * Every kernel runs over a 1-, 2- or 3-D range whose fastest dimension walks the innermost
  * array axis, so neighbouring work-items touch neighbouring floats and the coordinates taken
  * from the slower dimensions are shared by a row of work-items. The host rounds the first two
- * dimensions up to whole work-groups (host/conv.c, conv_launch); the kernels skip the tail,
- * after decoding the slowest coordinate: unconditional, that work can be hoisted out of the
- * loop over a group's work-items that a CPU implementation such as PoCL runs.
+ * dimensions up to whole work-groups (relucl__range_shaped, host/core/launch.c); the kernels
+ * skip the tail, after decoding the slowest coordinate: unconditional, that work can be
+ * hoisted out of the loop over a group's work-items that a CPU implementation such as PoCL
+ * runs.
  * Coordinates are computed in long: a padded coordinate may be negative. Padding contributes
  * nothing to a sum (it is skipped, not multiplied by zero). */
 #pragma OPENCL FP_CONTRACT OFF
 
-/* relucl_activation_kind, as the host passes it. */
-#define KIND_RELU 0
-#define KIND_LEAKY 1
-#define KIND_ELU 2
-#define KIND_CLIPPED 3
-
-/* The geometry as host/conv.c packs it into an int16 (pack_geometry): every value is checked
- * there to be at most INT_MAX. */
+/* The geometry as host/ops/conv_geometry.c packs it into an int16 (relucl__conv_pack): every
+ * value is checked there to be at most INT_MAX. */
 #define GC ((long)g.s0)  /* input channels */
 #define GH ((long)g.s1)  /* input height */
 #define GW ((long)g.s2)  /* input width */
@@ -40,10 +35,10 @@
 
 float conv_activate(int kind, float v, float a) {
     switch (kind) {
-    case KIND_RELU: return RELU_F(float, v, a);
-    case KIND_LEAKY: return LEAKY_F(float, v, a);
-    case KIND_ELU: return ELU_F(float, v, a);
-    case KIND_CLIPPED: return CLIPPED_F(float, v, a);
+    case RELUCL_KIND_RELU: return RELU_F(float, v, a);
+    case RELUCL_KIND_LEAKY: return LEAKY_F(float, v, a);
+    case RELUCL_KIND_ELU: return ELU_F(float, v, a);
+    case RELUCL_KIND_CLIPPED: return CLIPPED_F(float, v, a);
     default: return v;
     }
 }

@@ -4,21 +4,13 @@
  * layer's activation gives the same bits as relucl_activation_forward. */
 #pragma OPENCL FP_CONTRACT OFF
 
-/* relucl_activation_kind, as the host passes it. */
-#define KIND_RELU 0
-#define KIND_LEAKY 1
-#define KIND_ELU 2
-#define KIND_CLIPPED 3
-#define KIND_IDENTITY 4
-#define KIND_PRELU 5
-
 float activate(int kind, float v, float a, float slope) {
     switch (kind) {
-    case KIND_RELU: return RELU_F(float, v, a);
-    case KIND_LEAKY: return LEAKY_F(float, v, a);
-    case KIND_ELU: return ELU_F(float, v, a);
-    case KIND_CLIPPED: return CLIPPED_F(float, v, a);
-    case KIND_PRELU: return v > 0.0f ? v : slope * v;
+    case RELUCL_KIND_RELU: return RELU_F(float, v, a);
+    case RELUCL_KIND_LEAKY: return LEAKY_F(float, v, a);
+    case RELUCL_KIND_ELU: return ELU_F(float, v, a);
+    case RELUCL_KIND_CLIPPED: return CLIPPED_F(float, v, a);
+    case RELUCL_KIND_PRELU: return v > 0.0f ? v : slope * v;
     default: return v;
     }
 }
@@ -26,11 +18,11 @@ float activate(int kind, float v, float a, float slope) {
 /* s is the pre-activation z when from_z, else the output y (see semantics of each formula). */
 float gradient(int kind, int from_z, float s, float g, float a, float slope) {
     switch (kind) {
-    case KIND_RELU: return RELU_G(float, s, g, a);
-    case KIND_LEAKY: return LEAKY_G(float, s, g, a);
-    case KIND_ELU: return from_z ? ELU_GX(float, s, g, a) : ELU_GY(float, s, g, a);
-    case KIND_CLIPPED: return CLIPPED_G(float, s, g, a);
-    case KIND_PRELU: return s > 0.0f ? g : slope * g;
+    case RELUCL_KIND_RELU: return RELU_G(float, s, g, a);
+    case RELUCL_KIND_LEAKY: return LEAKY_G(float, s, g, a);
+    case RELUCL_KIND_ELU: return from_z ? ELU_GX(float, s, g, a) : ELU_GY(float, s, g, a);
+    case RELUCL_KIND_CLIPPED: return CLIPPED_G(float, s, g, a);
+    case RELUCL_KIND_PRELU: return s > 0.0f ? g : slope * g;
     default: return g;
     }
 }
@@ -47,7 +39,7 @@ kernel void dense_bias_act(global float *z, ulong zo, global const float *b, ulo
     float v = z[zo + i];
     if (has_bias)
         v += b[bo + c];
-    float w = kind == KIND_PRELU ? slope[so + (shared_slope ? 0 : c)] : 0.0f;
+    float w = kind == RELUCL_KIND_PRELU ? slope[so + (shared_slope ? 0 : c)] : 0.0f;
     if (keep_z)
         z[zo + i] = v;
     y[yo + i] = activate(kind, v, a, w);
@@ -65,7 +57,7 @@ kernel void dense_backward_columns(global const float *s, ulong so, int from_z, 
     size_t c = get_global_id(0);
     if (c >= cols)
         return;
-    float w = kind == KIND_PRELU ? slope[slo + (shared_slope ? 0 : c)] : 0.0f;
+    float w = kind == RELUCL_KIND_PRELU ? slope[slo + (shared_slope ? 0 : c)] : 0.0f;
     float bias_sum = 0.0f, slope_sum = 0.0f;
     for (size_t r = 0; r < rows; r++) {
         size_t i = r * cols + c;
@@ -77,7 +69,7 @@ kernel void dense_backward_columns(global const float *s, ulong so, int from_z, 
     }
     if (db)
         db[dbo + c] = accumulate ? db[dbo + c] + bias_sum : bias_sum;
-    if (dslope && kind == KIND_PRELU) {
+    if (dslope && kind == RELUCL_KIND_PRELU) {
         if (shared_slope)
             dslope[dso + c] = slope_sum; /* scratch: one partial per column */
         else

@@ -1,22 +1,16 @@
 /* Losses and metrics: softmax cross-entropy and mean squared error.
  *
  * Each call is one work-group, so that the batch sum needs no second launch. The sum is split
- * over LANES logical lanes whatever the group's real size (the host picks a power of two up to
- * LANES that the device allows; each work-item serves lanes lid, lid + size, ...). Lane l takes
- * rows (or elements) l, l + LANES, ..., summing BLOCK of them at a time before adding the block
- * into its total, which keeps long float sums accurate; the lanes are then combined by a tree
- * in local memory. Every sum's order depends on the shape alone: results are the same run to
- * run and on every device up to exp/log rounding. */
+ * over RELUCL_LOSS_LANES logical lanes whatever the group's real size (the host picks a power
+ * of two up to that many that the device allows; each work-item serves lanes lid, lid + size,
+ * ...). Lane l takes rows (or elements) l, l + lanes, ..., summing BLOCK of them at a time
+ * before adding the block into its total, which keeps long float sums accurate; the lanes are
+ * then combined by a tree in local memory. Every sum's order depends on the shape alone:
+ * results are the same run to run and on every device up to exp/log rounding. */
 #pragma OPENCL FP_CONTRACT OFF
 
-#define LANES 256
 #define BLOCK 32
 
-/* flags, set by host/loss.c */
-#define HAS_GRAD 1
-#define HAS_LOSS 2
-#define HAS_CORRECT 4
-#define ACCUMULATE 8
 
 /* The class index held by a float label, or -1 unless it is an integer in [0, classes). The
  * first test is false for NaN; the conversion is reached only for values below classes. */
@@ -73,7 +67,7 @@ void reduce_level(local float *sums, local uint *hits, size_t stride, size_t lid
 /* Writes total / count into out[0] (0 for count 0), or adds it there when accumulating. */
 void store_mean(global float *out, float total, ulong count, int flags) {
     float mean = count ? total / (float)count : 0.0f;
-    out[0] = (flags & ACCUMULATE) ? out[0] + mean : mean;
+    out[0] = (flags & RELUCL_LOSS_ACCUMULATE) ? out[0] + mean : mean;
 }
 
 /* Rows of x (batch x classes) against labels; dx, loss and correct are written where flags say
@@ -82,17 +76,17 @@ kernel void softmax_cross_entropy(global const float *x, ulong xo, global const 
                                   ulong lo, global float *dx, ulong dxo, global float *loss,
                                   ulong losso, global float *correct, ulong co, ulong batch,
                                   ulong classes, int flags) {
-    local float sums[LANES];
-    local uint hits[LANES];
+    local float sums[RELUCL_LOSS_LANES];
+    local uint hits[RELUCL_LOSS_LANES];
     size_t lid = get_local_id(0), items = get_local_size(0);
     float nb = (float)batch;
-    int grad = flags & HAS_GRAD;
-    for (size_t lane = lid; lane < LANES; lane += items) {
+    int grad = flags & RELUCL_LOSS_HAS_GRAD;
+    for (size_t lane = lid; lane < RELUCL_LOSS_LANES; lane += items) {
         float total = 0.0f;
         uint hit = 0;
-        for (ulong base = lane; base < batch; base += (ulong)LANES * BLOCK) {
+        for (ulong base = lane; base < batch; base += (ulong)RELUCL_LOSS_LANES * BLOCK) {
             float part = 0.0f;
-            for (ulong r = base, k = 0; r < batch && k < BLOCK; r += LANES, k++)
+            for (ulong r = base, k = 0; r < batch && k < BLOCK; r += RELUCL_LOSS_LANES, k++)
                 part += cross_entropy_row(x + xo + r * classes, classes, labels[lo + r], nb,
                                           dx + dxo + r * classes, grad, &hit);
             total += part;
@@ -101,15 +95,15 @@ kernel void softmax_cross_entropy(global const float *x, ulong xo, global const 
         hits[lane] = hit;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (size_t stride = LANES / 2; stride > 0; stride /= 2) {
+    for (size_t stride = RELUCL_LOSS_LANES / 2; stride > 0; stride /= 2) {
         reduce_level(sums, hits, stride, lid, items);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0) {
-        if (flags & HAS_LOSS)
+        if (flags & RELUCL_LOSS_HAS_LOSS)
             store_mean(loss + losso, sums[0], batch, flags);
-        if (flags & HAS_CORRECT)
-            correct[co] = (flags & ACCUMULATE) ? correct[co] + (float)hits[0] : (float)hits[0];
+        if (flags & RELUCL_LOSS_HAS_CORRECT)
+            correct[co] = (flags & RELUCL_LOSS_ACCUMULATE) ? correct[co] + (float)hits[0] : (float)hits[0];
     }
 }
 
@@ -117,17 +111,17 @@ kernel void softmax_cross_entropy(global const float *x, ulong xo, global const 
 kernel void mse(global const float *p, ulong po, global const float *t, ulong to,
                 global float *dp, ulong dpo, global float *loss, ulong losso, ulong n,
                 int flags) {
-    local float sums[LANES];
+    local float sums[RELUCL_LOSS_LANES];
     size_t lid = get_local_id(0), items = get_local_size(0);
     float nf = (float)n;
-    for (size_t lane = lid; lane < LANES; lane += items) {
+    for (size_t lane = lid; lane < RELUCL_LOSS_LANES; lane += items) {
         float total = 0.0f;
-        for (ulong base = lane; base < n; base += (ulong)LANES * BLOCK) {
+        for (ulong base = lane; base < n; base += (ulong)RELUCL_LOSS_LANES * BLOCK) {
             float part = 0.0f;
-            for (ulong i = base, k = 0; i < n && k < BLOCK; i += LANES, k++) {
+            for (ulong i = base, k = 0; i < n && k < BLOCK; i += RELUCL_LOSS_LANES, k++) {
                 float d = p[po + i] - t[to + i];
                 part += d * d;
-                if (flags & HAS_GRAD)
+                if (flags & RELUCL_LOSS_HAS_GRAD)
                     dp[dpo + i] = (d + d) / nf;
             }
             total += part;
@@ -135,10 +129,10 @@ kernel void mse(global const float *p, ulong po, global const float *t, ulong to
         sums[lane] = total;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (size_t stride = LANES / 2; stride > 0; stride /= 2) {
+    for (size_t stride = RELUCL_LOSS_LANES / 2; stride > 0; stride /= 2) {
         reduce_level(sums, 0, stride, lid, items);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lid == 0 && (flags & HAS_LOSS))
+    if (lid == 0 && (flags & RELUCL_LOSS_HAS_LOSS))
         store_mean(loss + losso, sums[0], n, flags);
 }

@@ -7,25 +7,21 @@
  * zero weight decay or momentum is skipped rather than multiplied in (0 * Inf would be NaN). */
 #pragma OPENCL FP_CONTRACT OFF
 
-/* flags, set by host/optim.c */
-#define WEIGHT_DECAY 1 /* SGD, Adam: g += wd * p */
-#define MOMENTUM 2     /* SGD: v = momentum * v + g; g = v */
-#define NESTEROV 4     /* SGD: g += momentum * v instead */
-#define DECOUPLED 8    /* AdamW: p *= decay before the step */
+/* flags: RELUCL_OPTIM_* (kernels/constants.h) */
 
 /* SGD on values of type T (float or float4). */
 #define SGD_BODY(T, p, g, v)                                                                   \
     do {                                                                                       \
-        if (flags & WEIGHT_DECAY)                                                              \
+        if (flags & RELUCL_OPTIM_WEIGHT_DECAY)                                                 \
             g = g + wd * p;                                                                    \
-        if (flags & MOMENTUM) {                                                                \
+        if (flags & RELUCL_OPTIM_MOMENTUM) {                                                   \
             v = momentum * v + g;                                                              \
-            g = (flags & NESTEROV) ? g + momentum * v : v;                                     \
+            g = (flags & RELUCL_OPTIM_NESTEROV) ? g + momentum * v : v;                        \
         }                                                                                      \
         p = p - lr * g;                                                                        \
     } while (0)
 
-/* velocity is ignored (and may be any buffer) without MOMENTUM. */
+/* velocity is ignored (and may be any buffer) without RELUCL_OPTIM_MOMENTUM. */
 kernel void sgd_step(global float *param, ulong po, global const float *grad, ulong go,
                      global float *velocity, ulong vo, ulong n, float lr, float momentum,
                      float wd, int flags) {
@@ -35,22 +31,22 @@ kernel void sgd_step(global float *param, ulong po, global const float *grad, ul
     velocity += vo;
     if (i < n4) {
         float4 p = vload4(i, param), g = vload4(i, grad), v = (float4)(0.0f);
-        if (flags & MOMENTUM)
+        if (flags & RELUCL_OPTIM_MOMENTUM)
             v = vload4(i, velocity);
         SGD_BODY(float4, p, g, v);
         vstore4(p, i, param);
-        if (flags & MOMENTUM)
+        if (flags & RELUCL_OPTIM_MOMENTUM)
             vstore4(v, i, velocity);
     } else {
         size_t j = 4 * n4 + (i - n4);
         if (j >= n)
             return;
         float p = param[j], g = grad[j], v = 0.0f;
-        if (flags & MOMENTUM)
+        if (flags & RELUCL_OPTIM_MOMENTUM)
             v = velocity[j];
         SGD_BODY(float, p, g, v);
         param[j] = p;
-        if (flags & MOMENTUM)
+        if (flags & RELUCL_OPTIM_MOMENTUM)
             velocity[j] = v;
     }
 }
@@ -60,9 +56,9 @@ kernel void sgd_step(global float *param, ulong po, global const float *grad, ul
  *   p = p - step_size * (m / (sqrt(v) / bc2_sqrt + eps)) */
 #define ADAM_BODY(T, p, g, m, v)                                                               \
     do {                                                                                       \
-        if (flags & DECOUPLED)                                                                 \
+        if (flags & RELUCL_OPTIM_DECOUPLED)                                                    \
             p = p * decay;                                                                     \
-        else if (flags & WEIGHT_DECAY)                                                         \
+        else if (flags & RELUCL_OPTIM_WEIGHT_DECAY)                                            \
             g = g + wd * p;                                                                    \
         m = beta1 * m + (1.0f - beta1) * g;                                                    \
         v = beta2 * v + (1.0f - beta2) * (g * g);                                              \

@@ -53,8 +53,9 @@ kernel void pool_max_forward(global const float *x, ulong xo, global float *y, u
 }
 
 /* y = the window sum (row-major order) over ksize.x * ksize.y, padding counted as zeros. */
+/* argmax is unused: it is there so that both kinds take the same arguments. */
 kernel void pool_avg_forward(global const float *x, ulong xo, global float *y, ulong yo,
-                             ulong n, ulong2 in_size, ulong2 out_size, ulong2 ksize,
+                             global float *argmax, ulong ao, ulong n, ulong2 in_size, ulong2 out_size, ulong2 ksize,
                              ulong2 stride, ulong2 pad) {
     size_t i = get_global_id(0);
     if (i >= n)
@@ -94,8 +95,8 @@ kernel void pool_max_backward(global const float *dy, ulong dyo, global const fl
 }
 
 /* dx[e] = the sum over the windows containing e of dy / (ksize.x * ksize.y). */
-kernel void pool_avg_backward(global const float *dy, ulong dyo, global float *dx, ulong dxo,
-                              ulong n, ulong2 in_size, ulong2 out_size, ulong2 ksize,
+kernel void pool_avg_backward(global const float *dy, ulong dyo, global const float *argmax,
+                              ulong ao, global float *dx, ulong dxo, ulong n, ulong2 in_size, ulong2 out_size, ulong2 ksize,
                               ulong2 stride, ulong2 pad) {
     size_t i = get_global_id(0);
     if (i >= n)
@@ -111,9 +112,8 @@ kernel void pool_avg_backward(global const float *dy, ulong dyo, global float *d
     dx[dxo + i] = sum;
 }
 
-#define GAP_GROUP 64
 
-/* Global average pooling of small planes (size <= GAP_GROUP): one work-item per plane, summing
+/* Global average pooling of small planes (size <= RELUCL_GAP_GROUP): one work-item per plane, summing
  * in order. */
 kernel void global_avg_pool_forward(global const float *x, ulong xo, global float *y, ulong yo,
                                     ulong planes, ulong size) {
@@ -127,20 +127,20 @@ kernel void global_avg_pool_forward(global const float *x, ulong xo, global floa
     y[yo + i] = sum / (float)size;
 }
 
-/* Larger planes: one work-group per plane. Work-item l sums elements l, l + GAP_GROUP, ...,
+/* Larger planes: one work-group per plane. Work-item l sums elements l, l + RELUCL_GAP_GROUP, ...,
  * then a tree over the group adds the partial sums; the order depends on the size alone. */
-kernel __attribute__((reqd_work_group_size(GAP_GROUP, 1, 1))) void
+kernel __attribute__((reqd_work_group_size(RELUCL_GAP_GROUP, 1, 1))) void
 global_avg_pool_forward_group(global const float *x, ulong xo, global float *y, ulong yo,
                               ulong size) {
-    local float sums[GAP_GROUP];
+    local float sums[RELUCL_GAP_GROUP];
     size_t lid = get_local_id(0), plane = get_group_id(0);
     global const float *in = x + xo + plane * size;
     float sum = 0.0f;
-    for (ulong k = lid; k < size; k += GAP_GROUP)
+    for (ulong k = lid; k < size; k += RELUCL_GAP_GROUP)
         sum += in[k];
     sums[lid] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (size_t stride = GAP_GROUP / 2; stride > 0; stride /= 2) {
+    for (size_t stride = RELUCL_GAP_GROUP / 2; stride > 0; stride /= 2) {
         if (lid < stride)
             sums[lid] += sums[lid + stride];
         barrier(CLK_LOCAL_MEM_FENCE);

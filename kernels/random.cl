@@ -1,6 +1,6 @@
 /* Philox4x32-10 and what is built on it: initialisers and dropout.
  *
- * Element mapping, shared with host/random.c and written down there too: element i of a
+ * Element mapping, shared with host/ops/random.c and written down there too: element i of a
  * tensor uses Philox block b = i / 4, lane i % 4, with
  *     counter = {low32(b), high32(b), low32(stream), high32(stream)},
  *     key     = {low32(seed), high32(seed)}.

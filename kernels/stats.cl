@@ -5,8 +5,6 @@
  * Results are compared bit for bit run to run, so multiply-adds must not be fused. */
 #pragma OPENCL FP_CONTRACT OFF
 
-#define STATS_GROUP 64 /* must match host/stats.c */
-#define STATS_WORDS 11 /* words of one group's partial record, host/stats.c reads them */
 
 #define ABS_BITS 0x7fffffffu
 #define INF_BITS 0x7f800000u
@@ -60,12 +58,12 @@ inline void acc_add(stats_acc *a, uint b) {
 }
 
 /* One partial record per work-group. Work-item k of the whole range reads elements k,
- * k + groups * STATS_GROUP, ..., so every sum's order depends only on n and the group count,
+ * k + groups * RELUCL_STATS_GROUP, ..., so every sum's order depends only on n and the group count,
  * which the host picks from n alone. The tree below always adds the same pairs. */
-kernel __attribute__((reqd_work_group_size(STATS_GROUP, 1, 1))) void
+kernel __attribute__((reqd_work_group_size(RELUCL_STATS_GROUP, 1, 1))) void
 stats_partial(global const float *x, ulong xo, ulong n, global uint *partial) {
-    local float sums[6][STATS_GROUP];
-    local uint counts[5][STATS_GROUP];
+    local float sums[6][RELUCL_STATS_GROUP];
+    local uint counts[5][RELUCL_STATS_GROUP];
     size_t lid = get_local_id(0), g = get_group_id(0), stride = get_global_size(0);
     stats_acc a = {{0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f}, 0u, 0u, 0u, 0xffffffffu, 0u};
     global const uint *bits = (global const uint *)(x + xo);
@@ -81,7 +79,7 @@ stats_partial(global const float *x, ulong xo, ulong n, global uint *partial) {
     counts[3][lid] = a.min_key;
     counts[4][lid] = a.max_key;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (size_t s = STATS_GROUP / 2; s > 0; s /= 2) {
+    for (size_t s = RELUCL_STATS_GROUP / 2; s > 0; s /= 2) {
         if (lid < s) {
             for (int k = 0; k < 6; k++)
                 sums[k][lid] += sums[k][lid + s];
@@ -93,9 +91,9 @@ stats_partial(global const float *x, ulong xo, ulong n, global uint *partial) {
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid < 6)
-        partial[g * STATS_WORDS + lid] = as_uint(sums[lid][0]);
-    else if (lid < STATS_WORDS)
-        partial[g * STATS_WORDS + lid] = counts[lid - 6][0];
+        partial[g * RELUCL_STATS_WORDS + lid] = as_uint(sums[lid][0]);
+    else if (lid < RELUCL_STATS_WORDS)
+        partial[g * RELUCL_STATS_WORDS + lid] = counts[lid - 6][0];
 }
 
 /* Dead units. y is (outer, units, inner); unit u owns elements (o * units + u) * inner + j.
@@ -123,32 +121,32 @@ kernel void dead_units_scan(global const float *y, ulong yo, ulong outer, ulong 
 }
 
 /* One work-group per unit, for units with many elements: work-item lid reads positions lid,
- * lid + STATS_GROUP, ... of the unit's outer * inner elements, then the group ORs its
+ * lid + RELUCL_STATS_GROUP, ... of the unit's outer * inner elements, then the group ORs its
  * findings. */
-kernel __attribute__((reqd_work_group_size(STATS_GROUP, 1, 1))) void
+kernel __attribute__((reqd_work_group_size(RELUCL_STATS_GROUP, 1, 1))) void
 dead_units_group(global const float *y, ulong yo, ulong outer, ulong units, ulong inner,
                  global float *alive, ulong ao) {
-    local int found[STATS_GROUP];
+    local int found[RELUCL_STATS_GROUP];
     size_t lid = get_local_id(0), u = get_group_id(1);
     /* Every work-item reads the same entry, so the whole group returns or none of it does. */
     if (alive[ao + u] == 1.0f)
         return;
     global const uint *bits = (global const uint *)(y + yo);
     int any = 0;
-    if (inner >= STATS_GROUP) {
+    if (inner >= RELUCL_STATS_GROUP) {
         for (size_t o = 0; o < outer && !any; o++) {
             size_t base = (o * units + u) * inner;
-            for (size_t j = lid; j < inner && !any; j += STATS_GROUP)
+            for (size_t j = lid; j < inner && !any; j += RELUCL_STATS_GROUP)
                 any = is_output(bits, base + j);
         }
     } else {
         size_t total = outer * inner;
-        for (size_t k = lid; k < total && !any; k += STATS_GROUP)
+        for (size_t k = lid; k < total && !any; k += RELUCL_STATS_GROUP)
             any = is_output(bits, (k / inner * units + u) * inner + k % inner);
     }
     found[lid] = any;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (size_t s = STATS_GROUP / 2; s > 0; s /= 2) {
+    for (size_t s = RELUCL_STATS_GROUP / 2; s > 0; s /= 2) {
         if (lid < s)
             found[lid] |= found[lid + s];
         barrier(CLK_LOCAL_MEM_FENCE);

@@ -2,7 +2,7 @@
  * it was. */
 #include "support.h"
 
-#include "net.h"
+#include "net/net.h"
 
 #include <dirent.h>
 #include <stdio.h>

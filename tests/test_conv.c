@@ -3,7 +3,7 @@
  * limit, the float64 gradients against finite differences, and every rejected argument. */
 #include "support.h"
 
-#include "internal.h" /* ctx->workspace, to see it allocated, reused and grown */
+#include "core/core.h" /* ctx->workspace, to see it allocated, reused and grown */
 
 #include <math.h>
 #include <stdio.h>

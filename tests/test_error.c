@@ -1,7 +1,7 @@
 /* Status names, the version string and error messages. */
 #include "support.h"
 
-#include "internal.h"
+#include "core/core.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,21 +29,21 @@ static void test_version_is_major_minor_patch(void **state) {
 
 static void test_opencl_errors_are_named(void **state) {
     (void)state;
-    assert_string_equal(relucl_cl_error_name(CL_OUT_OF_RESOURCES), "CL_OUT_OF_RESOURCES");
-    assert_string_equal(relucl_cl_error_name(CL_INVALID_KERNEL_NAME), "CL_INVALID_KERNEL_NAME");
-    assert_string_equal(relucl_cl_error_name(-9999), "CL_UNKNOWN_ERROR");
+    assert_string_equal(relucl__cl_error_name(CL_OUT_OF_RESOURCES), "CL_OUT_OF_RESOURCES");
+    assert_string_equal(relucl__cl_error_name(CL_INVALID_KERNEL_NAME), "CL_INVALID_KERNEL_NAME");
+    assert_string_equal(relucl__cl_error_name(-9999), "CL_UNKNOWN_ERROR");
 }
 
 static void test_failure_records_function_and_reason(void **state) {
     (void)state;
     relucl_context *ctx = support_ctx();
-    assert_int_equal(relucl_fail(ctx, RELUCL_ERROR_SHAPE, "relucl_demo", "y has %d elements", 12),
+    assert_int_equal(relucl__fail(ctx, RELUCL_ERROR_SHAPE, "relucl_demo", "y has %d elements", 12),
                      RELUCL_ERROR_SHAPE);
     assert_string_equal(relucl_context_error(ctx), "relucl_demo: y has 12 elements");
-    assert_int_equal(relucl_fail_cl(ctx, "relucl_demo", "clFinish", CL_OUT_OF_HOST_MEMORY),
+    assert_int_equal(relucl__fail_cl(ctx, "relucl_demo", "clFinish", CL_OUT_OF_HOST_MEMORY),
                      RELUCL_ERROR_OUT_OF_MEMORY);
     assert_non_null(strstr(relucl_context_error(ctx), "CL_OUT_OF_HOST_MEMORY (-6)"));
-    assert_int_equal(relucl_fail_cl(ctx, "relucl_demo", "clFinish", CL_INVALID_EVENT),
+    assert_int_equal(relucl__fail_cl(ctx, "relucl_demo", "clFinish", CL_INVALID_EVENT),
                      RELUCL_ERROR_OPENCL);
 }
 
@@ -52,20 +52,20 @@ static void test_long_messages_are_truncated_not_overflowed(void **state) {
     relucl_context *ctx = support_ctx();
     static char big[3 * RELUCL_ERROR_SIZE];
     memset(big, 'x', sizeof big - 1);
-    relucl_fail(ctx, RELUCL_ERROR_BUILD, "relucl_demo", "%s", big);
+    relucl__fail(ctx, RELUCL_ERROR_BUILD, "relucl_demo", "%s", big);
     assert_int_equal(strlen(relucl_context_error(ctx)), RELUCL_ERROR_SIZE - 1);
 }
 
 static void test_null_context_has_empty_message(void **state) {
     (void)state;
     assert_string_equal(relucl_context_error(NULL), "");
-    assert_int_equal(relucl_fail(NULL, RELUCL_ERROR_IO, "f", "ignored"), RELUCL_ERROR_IO);
+    assert_int_equal(relucl__fail(NULL, RELUCL_ERROR_IO, "f", "ignored"), RELUCL_ERROR_IO);
 }
 
 static void test_successful_call_clears_the_last_error(void **state) {
     (void)state;
     relucl_context *ctx = support_ctx();
-    relucl_fail(ctx, RELUCL_ERROR_IO, "relucl_demo", "old");
+    relucl__fail(ctx, RELUCL_ERROR_IO, "relucl_demo", "old");
     assert_int_equal(relucl_context_finish(ctx), RELUCL_OK);
     assert_string_equal(relucl_context_error(ctx), "");
 }

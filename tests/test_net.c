@@ -2,7 +2,7 @@
  * really learns (synthetic clusters, and a Fashion-MNIST subset when it is installed). */
 #include "support.h"
 
-#include "net.h"
+#include "net/net.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * failures. Each test uses a private cache directory and fresh contexts. */
 #include "support.h"
 
-#include "internal.h"
+#include "core/core.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -24,21 +24,21 @@ static int make_cache_dir(void **state) {
 }
 
 /* Opens a fresh context, loads the activation program and returns what the cache did. */
-static relucl_cache_stats load_program(char *path, size_t path_size) {
+static relucl__cache_stats load_program(char *path, size_t path_size) {
     relucl_context *ctx = NULL;
     assert_int_equal(relucl_context_create(NULL, &ctx), RELUCL_OK);
     cl_program program = NULL;
-    assert_int_equal(relucl_program_get(ctx, "test", RELUCL_PROGRAM_ACTIVATION, &program),
+    assert_int_equal(relucl__program_get(ctx, "test", RELUCL_PROGRAM_ACTIVATION, &program),
                      RELUCL_OK);
     assert_non_null(program);
     if (path)
-        assert_true(relucl_program_cache_path(ctx, RELUCL_PROGRAM_ACTIVATION, path, path_size));
+        assert_true(relucl__program_cache_path(ctx, RELUCL_PROGRAM_ACTIVATION, path, path_size));
     /* The program must work whichever way it was made. */
     cl_kernel kernel = NULL;
-    assert_int_equal(relucl_kernel_get(ctx, "test", RELUCL_PROGRAM_ACTIVATION, "relu_forward",
+    assert_int_equal(relucl__kernel_get(ctx, "test", RELUCL_PROGRAM_ACTIVATION, "relu_forward",
                                        &kernel),
                      RELUCL_OK);
-    relucl_cache_stats stats = ctx->cache;
+    relucl__cache_stats stats = ctx->cache;
     relucl_context_destroy(ctx);
     return stats;
 }
@@ -82,22 +82,22 @@ static int only_bin_files(void) {
 static void test_cache_miss_then_hit(void **state) {
     (void)state;
     char path[1024];
-    relucl_cache_stats first = load_program(path, sizeof path);
+    relucl__cache_stats first = load_program(path, sizeof path);
     assert_int_equal(first.misses, 1);
     assert_int_equal(first.stored, 1);
     assert_true(file_size(path) > 48);
-    relucl_cache_stats second = load_program(NULL, 0);
+    relucl__cache_stats second = load_program(NULL, 0);
     assert_int_equal(second.hits, 1);
     assert_int_equal(second.misses, 0);
     assert_true(only_bin_files());
 }
 
 static void check_rejected_then_repaired(const char *path) {
-    relucl_cache_stats s = load_program(NULL, 0);
+    relucl__cache_stats s = load_program(NULL, 0);
     assert_int_equal(s.rejected, 1);
     assert_int_equal(s.misses, 1);
     assert_int_equal(s.stored, 1);
-    relucl_cache_stats again = load_program(NULL, 0);
+    relucl__cache_stats again = load_program(NULL, 0);
     assert_int_equal(again.hits, 1);
     assert_true(file_size(path) > 48);
 }
@@ -134,7 +134,7 @@ static void test_wrong_magic_or_key_is_rebuilt(void **state) {
 static void test_empty_cache_dir_turns_caching_off(void **state) {
     (void)state;
     setenv("RELUCL_CACHE_DIR", "", 1);
-    relucl_cache_stats s = load_program(NULL, 0);
+    relucl__cache_stats s = load_program(NULL, 0);
     setenv("RELUCL_CACHE_DIR", cache_dir, 1);
     assert_int_equal(s.misses, 1);
     assert_int_equal(s.stored, 0);
@@ -148,7 +148,7 @@ static void test_build_failure_reports_the_log(void **state) {
     cl_program program = NULL;
     const char *text[1] = {broken};
     size_t size[1] = {sizeof broken - 1};
-    assert_int_equal(relucl_program_build_source(ctx, "relucl_demo", "broken", 1, text, size,
+    assert_int_equal(relucl__program_build_source(ctx, "relucl_demo", "broken", 1, text, size,
                                                  &program),
                      RELUCL_ERROR_BUILD);
     assert_null(program);
@@ -161,7 +161,7 @@ static void test_unknown_kernel_name_is_an_opencl_error(void **state) {
     (void)state;
     relucl_context *ctx = support_ctx();
     cl_kernel kernel = NULL;
-    assert_int_equal(relucl_kernel_get(ctx, "relucl_demo", RELUCL_PROGRAM_ACTIVATION, "nope",
+    assert_int_equal(relucl__kernel_get(ctx, "relucl_demo", RELUCL_PROGRAM_ACTIVATION, "nope",
                                        &kernel),
                      RELUCL_ERROR_OPENCL);
     assert_non_null(strstr(relucl_context_error(ctx), "CL_INVALID_KERNEL_NAME"));

@@ -1,7 +1,7 @@
 /* Philox4x32-10 against the Random123 known answers on the host and the device, the
  * initialisers (bitwise against a host model of the element mapping, and statistically),
  * dropout, shuffling, and every documented error. */
-#include "internal.h"
+#include "core/core.h"
 #include "support.h"
 
 #include <math.h>
@@ -155,9 +155,6 @@ static void test_philox_output_may_be_the_counter(void **state) {
  * counter[4], key[2] in `in`, four words per row out. */
 static void device_philox(const unsigned *in, size_t cases, unsigned *out) {
     relucl_context *ctx = support_ctx();
-    cl_kernel kernel;
-    assert_int_equal(relucl_kernel_get(ctx, "test", RELUCL_PROGRAM_RANDOM, "philox_words", &kernel),
-                     RELUCL_OK);
     cl_int err1 = CL_SUCCESS, err2 = CL_SUCCESS;
     unsigned *copy = malloc(6 * cases * sizeof *copy);
     assert_non_null(copy);
@@ -170,10 +167,10 @@ static void device_philox(const unsigned *in, size_t cases, unsigned *out) {
     free(copy);
     assert_int_equal(err1, CL_SUCCESS);
     assert_int_equal(err2, CL_SUCCESS);
-    cl_ulong count = cases;
-    relucl_arg args[] = {RELUCL_ARG(bin), RELUCL_ARG(bout), RELUCL_ARG(count)};
-    assert_int_equal(relucl_set_args(ctx, "test", kernel, args, 3), RELUCL_OK);
-    assert_int_equal(relucl_launch_1d(ctx, "test", kernel, cases, 0), RELUCL_OK);
+    assert_int_equal(RELUCL__LAUNCH(ctx, "test", RELUCL_PROGRAM_RANDOM, "philox_words",
+                                    relucl__range_1d(ctx, cases, 0), RELUCL__MEM(bin),
+                                    RELUCL__MEM(bout), RELUCL__ULONG(cases)),
+                     RELUCL_OK);
     assert_int_equal(clEnqueueReadBuffer(relucl_context_queue(ctx), bout, CL_TRUE, 0,
                                          4 * cases * sizeof *out, out, 0, NULL, NULL),
                      CL_SUCCESS);

@@ -1,7 +1,7 @@
 /* Tensor descriptors, allocation, copies and the checks every op relies on. */
 #include "support.h"
 
-#include "internal.h"
+#include "core/core.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -111,9 +111,9 @@ static void test_check_tensor_catches_each_bad_descriptor(void **state) {
     relucl_tensor overflow = support_view_raw(buffer, 0, 2, huge);
     relucl_tensor offset_overflow = support_view_raw(buffer, SIZE_MAX - 2, 1, ten);
 
-    assert_int_equal(relucl_check_tensor(ctx, "f", "x", &good, &n), RELUCL_OK);
+    assert_int_equal(relucl__check_tensor(ctx, "f", "x", &good, &n), RELUCL_OK);
     assert_int_equal(n, 10);
-    assert_int_equal(relucl_check_tensor(ctx, "f", "x", &(relucl_tensor){buffer, 4, 2,
+    assert_int_equal(relucl__check_tensor(ctx, "f", "x", &(relucl_tensor){buffer, 4, 2,
                                                                          {2, 3, 1, 1}},
                                          &n),
                      RELUCL_OK);
@@ -133,7 +133,7 @@ static void test_check_tensor_catches_each_bad_descriptor(void **state) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         n = 777;
-        assert_int_equal(relucl_check_tensor(ctx, "relucl_demo", "weights", cases[i].t, &n),
+        assert_int_equal(relucl__check_tensor(ctx, "relucl_demo", "weights", cases[i].t, &n),
                          cases[i].status);
         assert_int_equal(n, 777);
         assert_true(support_error_mentions("weights"));
@@ -150,14 +150,14 @@ static void test_overlap_allows_only_the_same_view(void **state) {
     relucl_tensor x = support_view1(a, 0, 8), same = support_view1(a, 0, 8);
     relucl_tensor shifted = support_view1(a, 4, 8), after = support_view1(a, 8, 8);
     relucl_tensor other = support_view1(b, 0, 8);
-    assert_int_equal(relucl_check_overlap(ctx, "f", "y", &same, "x", &x, 1), RELUCL_OK);
-    assert_int_equal(relucl_check_overlap(ctx, "f", "y", &same, "x", &x, 0),
+    assert_int_equal(relucl__check_overlap(ctx, "f", "y", &same, "x", &x, 1), RELUCL_OK);
+    assert_int_equal(relucl__check_overlap(ctx, "f", "y", &same, "x", &x, 0),
                      RELUCL_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(relucl_check_overlap(ctx, "f", "y", &shifted, "x", &x, 1),
+    assert_int_equal(relucl__check_overlap(ctx, "f", "y", &shifted, "x", &x, 1),
                      RELUCL_ERROR_INVALID_ARGUMENT);
     assert_true(support_error_mentions("overlaps"));
-    assert_int_equal(relucl_check_overlap(ctx, "f", "y", &after, "x", &x, 0), RELUCL_OK);
-    assert_int_equal(relucl_check_overlap(ctx, "f", "y", &other, "x", &x, 0), RELUCL_OK);
+    assert_int_equal(relucl__check_overlap(ctx, "f", "y", &after, "x", &x, 0), RELUCL_OK);
+    assert_int_equal(relucl__check_overlap(ctx, "f", "y", &other, "x", &x, 0), RELUCL_OK);
     support_buffer_release(a);
     support_buffer_release(b);
 }

@@ -3,7 +3,7 @@
  * support buffers serve them all and each one applies its tuning afresh at its first GEMM. */
 #include "support.h"
 
-#include "internal.h"
+#include "core/core.h"
 
 #include <dirent.h>
 #include <math.h>

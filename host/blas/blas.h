@@ -1,0 +1,21 @@
+/* Matrix multiply for the rest of relucl: CLBlast behind relucl's checks, and the tuning
+ * parameters handed to CLBlast. Library-private. Depends on core only. */
+#ifndef RELUCL_BLAS_H
+#define RELUCL_BLAS_H
+
+#include "core/core.h"
+
+/* relucl_gemm / relucl_gemm_batched (ndim 2 or 3) with errors reported against fn. */
+relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl_transpose ta,
+                           relucl_transpose tb, float alpha, const relucl_tensor *a,
+                           const relucl_tensor *b, float beta, const relucl_tensor *c);
+
+/* blas_status.c: a CLBlast status as RELUCL_ERROR_BLAS with CLBlast's name and code. */
+relucl_status relucl__blas_status(relucl_context *ctx, const char *fn, int code);
+
+/* tuning.c: hands the context's GEMM tuning sets (user file, else built-in) to CLBlast, once
+ * per context, before its first GEMM. Never fails a GEMM: a broken file is ignored and noted
+ * in ctx->tuning_note. */
+relucl_status relucl__tuning_apply(relucl_context *ctx, const char *fn);
+
+#endif /* RELUCL_BLAS_H */

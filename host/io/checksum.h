@@ -1,0 +1,20 @@
+/* FNV-1a 64: the checksum of relucl's own file formats (program cache, checkpoints) and the
+ * hash of their keys. Not cryptographic: it catches corruption, not tampering. */
+#ifndef RELUCL_IO_CHECKSUM_H
+#define RELUCL_IO_CHECKSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RELUCL__FNV_OFFSET 0xcbf29ce484222325ull
+
+static inline uint64_t relucl__fnv1a(uint64_t hash, const void *data, size_t size) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < size; i++) {
+        hash ^= p[i];
+        hash *= 0x100000001b3ull;
+    }
+    return hash;
+}
+
+#endif /* RELUCL_IO_CHECKSUM_H */

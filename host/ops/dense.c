@@ -1,0 +1,199 @@
+/* Dense layers: a CLBlast GEMM plus one fused element-wise kernel each way. */
+#include "ops/ops.h"
+
+/* Shapes shared by forward and backward: x (batch, in), w (in, out). */
+typedef struct dense_shape {
+    size_t batch, in, out, slopes;
+} dense_shape;
+
+static relucl_status check_matrix(relucl_context *ctx, const char *fn, const char *name,
+                                  const relucl_tensor *t, size_t rows, size_t cols) {
+    size_t n;
+    relucl_status status = relucl__check_tensor(ctx, fn, name, t, &n);
+    if (status != RELUCL_OK)
+        return status;
+    if (t->ndim != 2 || t->dims[0] != rows || t->dims[1] != cols)
+        return relucl__fail(
+            ctx, RELUCL_ERROR_SHAPE, fn, "%s must be %zu x %zu (2-D), it is %s%zu x %zu", name,
+            rows, cols, t->ndim != 2 ? "not 2-D: " : "", t->dims[0], t->ndim > 1 ? t->dims[1] : 1);
+    return RELUCL_OK;
+}
+
+static relucl_status check_vector(relucl_context *ctx, const char *fn, const char *name,
+                                  const relucl_tensor *t, size_t count) {
+    size_t n;
+    relucl_status status = relucl__check_tensor(ctx, fn, name, t, &n);
+    return status != RELUCL_OK ? status
+                               : relucl__check_same_count(ctx, fn, name, n, "the layer", count);
+}
+
+static relucl_status check_layer(relucl_context *ctx, const char *fn, const relucl_dense *layer,
+                                 const relucl_tensor *x, dense_shape *s) {
+    size_t n;
+    RELUCL__TRY(relucl__check_context(ctx));
+    if (!layer)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "layer is NULL");
+    RELUCL__TRY(relucl__check_activation(ctx, fn, layer->act, 1));
+    RELUCL__TRY(relucl__check_tensor(ctx, fn, "layer->w", layer->w, &n));
+    RELUCL__TRY(relucl__check_tensor(ctx, fn, "x", x, &n));
+    if (layer->w->ndim != 2)
+        return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,
+                            "layer->w has ndim %d, must be 2 (in, out)", layer->w->ndim);
+    s->in = layer->w->dims[0];
+    s->out = layer->w->dims[1];
+    s->batch = x->ndim == 2 ? x->dims[0] : 0;
+    RELUCL__TRY(check_matrix(ctx, fn, "x", x, s->batch, s->in));
+    if (layer->b)
+        RELUCL__TRY(check_vector(ctx, fn, "layer->b", layer->b, s->out));
+    s->slopes = 0;
+    if (layer->act.kind == RELUCL_PRELU) {
+        if (!layer->slope)
+            return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                                "layer->slope is NULL but act.kind is RELUCL_PRELU");
+        RELUCL__TRY(relucl__check_tensor(ctx, fn, "layer->slope", layer->slope, &s->slopes));
+        if (s->slopes != 1 && s->slopes != s->out)
+            return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,
+                                "layer->slope has %zu elements, must be 1 or %zu", s->slopes,
+                                s->out);
+    }
+    return RELUCL_OK;
+}
+
+/* An output must not overlap any of the layer's inputs. */
+static relucl_status check_output(relucl_context *ctx, const char *fn, const char *name,
+                                  const relucl_tensor *t, const relucl_dense *layer,
+                                  const relucl_tensor *x) {
+    const relucl_tensor *inputs[4] = {x, layer->w, layer->b, layer->slope};
+    const char *names[4] = {"x", "layer->w", "layer->b", "layer->slope"};
+    relucl_status status = RELUCL_OK;
+    for (int i = 0; i < 4 && status == RELUCL_OK; i++)
+        status = relucl__check_overlap(ctx, fn, name, t, names[i], inputs[i], 0);
+    return status;
+}
+
+relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_dense *layer,
+                                   const relucl_tensor *x, const relucl_tensor *z,
+                                   const relucl_tensor *y) {
+    static const char fn[] = "relucl_dense_forward";
+    dense_shape s = {0, 0, 0, 0};
+    RELUCL__TRY(check_layer(ctx, fn, layer, x, &s));
+    RELUCL__TRY(check_matrix(ctx, fn, "y", y, s.batch, s.out));
+    if (z)
+        RELUCL__TRY(check_matrix(ctx, fn, "z", z, s.batch, s.out));
+    RELUCL__TRY(check_output(ctx, fn, "y", y, layer, x));
+    if (z)
+        RELUCL__TRY(check_output(ctx, fn, "z", z, layer, x));
+    if (z)
+        RELUCL__TRY(relucl__check_overlap(ctx, fn, "y", y, "z", z, 1));
+    if (s.batch == 0 || s.out == 0)
+        return RELUCL_OK;
+
+    const relucl_tensor *pre = z ? z : y;
+    RELUCL__TRY(
+        relucl__gemm(ctx, fn, 2, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, x, layer->w, 0.0f, pre));
+    int keep_z = z != NULL && !(z->buffer == y->buffer && z->offset == y->offset);
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_DENSE, "dense_bias_act",
+                          relucl__range_1d(ctx, s.batch * s.out, 0), RELUCL__TENSOR(pre),
+                          RELUCL__TENSOR_OR(layer->b, NULL), RELUCL__INT(layer->b != NULL),
+                          RELUCL__TENSOR_OR(s.slopes ? layer->slope : NULL, NULL),
+                          RELUCL__INT(s.slopes == 1), RELUCL__TENSOR(y),
+                          RELUCL__ULONG(s.batch * s.out), RELUCL__ULONG(s.out),
+                          RELUCL__INT(layer->act.kind), RELUCL__FLOAT(layer->act.alpha),
+                          RELUCL__INT(keep_z));
+}
+
+static relucl_status check_grads(relucl_context *ctx, const char *fn, const relucl_dense *layer,
+                                 const relucl_dense_grads *grads, const dense_shape *s) {
+    if (!grads)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "grads is NULL");
+    if (grads->dw)
+        RELUCL__TRY(check_matrix(ctx, fn, "grads->dw", grads->dw, s->in, s->out));
+    if (grads->db)
+        RELUCL__TRY(check_vector(ctx, fn, "grads->db", grads->db, s->out));
+    if (grads->dslope && layer->act.kind == RELUCL_PRELU)
+        RELUCL__TRY(check_vector(ctx, fn, "grads->dslope", grads->dslope, s->slopes));
+    return RELUCL_OK;
+}
+
+/* dz = dy * act'(.) in place, with db and dslope summed per column. A slope shared by every
+ * column gets its per-column sums in scratch first, then one sum of those. */
+static relucl_status backward_columns(relucl_context *ctx, const char *fn,
+                                      const relucl_dense *layer, const relucl_tensor *source,
+                                      int from_z, const relucl_tensor *dy,
+                                      const relucl_dense_grads *grads, const dense_shape *s) {
+    int want_slope = grads->dslope && layer->act.kind == RELUCL_PRELU, shared = s->slopes == 1;
+    relucl_tensor scratch = {NULL, 0, 1, {s->out, 1, 1, 1}};
+    if (want_slope && shared) {
+        cl_kernel unused; /* both kernels exist before anything is enqueued */
+        RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_DENSE, "dense_sum", &unused));
+        RELUCL__TRY(relucl__buffer_create(ctx, fn, "clCreateBuffer (slope partial sums)", s->out,
+                                          &scratch.buffer));
+    }
+    const relucl_tensor *slope_sums = scratch.buffer ? &scratch : want_slope ? grads->dslope : NULL;
+    relucl_status status = RELUCL__LAUNCH(
+        ctx, fn, RELUCL_PROGRAM_DENSE, "dense_backward_columns", relucl__range_1d(ctx, s->out, 64),
+        RELUCL__TENSOR(source), RELUCL__INT(from_z), RELUCL__TENSOR(dy),
+        RELUCL__TENSOR_OR(s->slopes ? layer->slope : NULL, NULL), RELUCL__INT(shared),
+        RELUCL__TENSOR_OR(grads->db, NULL), RELUCL__TENSOR_OR(slope_sums, NULL),
+        RELUCL__ULONG(s->batch), RELUCL__ULONG(s->out), RELUCL__INT(layer->act.kind),
+        RELUCL__FLOAT(layer->act.alpha), RELUCL__INT(grads->accumulate != 0));
+    if (status == RELUCL_OK && scratch.buffer)
+        status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_DENSE, "dense_sum",
+                                relucl__range_1d(ctx, 1, 1), RELUCL__MEM(scratch.buffer),
+                                RELUCL__ULONG(s->out), RELUCL__TENSOR(grads->dslope),
+                                RELUCL__INT(grads->accumulate != 0));
+    if (scratch.buffer)
+        clReleaseMemObject(scratch.buffer); /* freed once the kernels are done with it */
+    return status;
+}
+
+relucl_status relucl_dense_backward(relucl_context *ctx, const relucl_dense *layer,
+                                    const relucl_tensor *x, const relucl_tensor *z,
+                                    const relucl_tensor *y, const relucl_tensor *dy,
+                                    const relucl_tensor *dx, const relucl_dense_grads *grads) {
+    static const char fn[] = "relucl_dense_backward";
+    dense_shape s = {0, 0, 0, 0};
+    RELUCL__TRY(check_layer(ctx, fn, layer, x, &s));
+    int needs_z = layer->act.kind == RELUCL_PRELU ||
+                  (layer->act.kind == RELUCL_LEAKY_RELU && !(layer->act.alpha > 0.0f));
+    if (!z && (needs_z || !y))
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                            needs_z ? "z is NULL: this activation's gradient needs z"
+                                    : "z and y are both NULL; give at least one");
+    const relucl_tensor *source = z ? z : y;
+    RELUCL__TRY(check_matrix(ctx, fn, z ? "z" : "y", source, s.batch, s.out));
+    RELUCL__TRY(check_matrix(ctx, fn, "dy", dy, s.batch, s.out));
+    if (dx)
+        RELUCL__TRY(check_matrix(ctx, fn, "dx", dx, s.batch, s.in));
+    RELUCL__TRY(check_grads(ctx, fn, layer, grads, &s));
+    /* Everything written must be apart from everything else used. */
+    const relucl_tensor *written[4] = {dy, dx, grads->dw, grads->db};
+    const char *written_names[4] = {"dy", "dx", "grads->dw", "grads->db"};
+    const relucl_tensor *used[8] = {x, source, layer->w, layer->b, layer->slope, dy, dx, grads->dw};
+    const char *used_names[8] = {"x",  z ? "z" : "y", "layer->w", "layer->b", "layer->slope",
+                                 "dy", "dx",          "grads->dw"};
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 8; j++)
+            if (written[i] && used[j] && written[i] != used[j])
+                RELUCL__TRY(relucl__check_overlap(ctx, fn, written_names[i], written[i],
+                                                  used_names[j], used[j], 0));
+    if (s.out == 0)
+        return RELUCL_OK;
+    if (s.batch == 0) { /* no rows: the gradients are zero */
+        const relucl_tensor *grad[3] = {grads->dw, grads->db,
+                                        layer->act.kind == RELUCL_PRELU ? grads->dslope : NULL};
+        for (int i = 0; i < 3; i++)
+            if (grad[i] && !grads->accumulate)
+                RELUCL__TRY(relucl_tensor_fill(ctx, grad[i], 0.0f));
+        return RELUCL_OK;
+    }
+
+    RELUCL__TRY(backward_columns(ctx, fn, layer, source, z != NULL, dy, grads, &s));
+    if (grads->dw)
+        RELUCL__TRY(relucl__gemm(ctx, fn, 2, RELUCL_TRANS, RELUCL_NO_TRANS, 1.0f, x, dy,
+                                 grads->accumulate ? 1.0f : 0.0f, grads->dw));
+    if (dx)
+        RELUCL__TRY(
+            relucl__gemm(ctx, fn, 2, RELUCL_NO_TRANS, RELUCL_TRANS, 1.0f, dy, layer->w, 0.0f, dx));
+    return RELUCL_OK;
+}
