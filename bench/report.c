@@ -1,6 +1,8 @@
 /* The benchmark's table on stdout and its JSON file. */
 #include "bench.h"
 
+#include "io/atomic_file.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,27 +131,17 @@ int bench_write_json(const char *path, const bench_report *report)
 
 int bench_json_write(const char *path, int (*body)(FILE *f, const void *arg), const void *arg)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 5);
-    int rc = -1;
-
-    if (!tmp)
-        return -1;
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp", 5);
-    FILE *f = fopen(tmp, "w");
-    if (f) {
-        int bad = body(f, arg) || ferror(f);
-        if (fclose(f) == 0 && !bad && rename(tmp, path) == 0)
-            rc = 0;
-        else {
-            int e = errno;
-            remove(tmp);
-            errno = e;
+    relucl__atomic_file file;
+    int e = relucl__atomic_open(&file, path);
+    if (!e) {
+        if (body(file.stream, arg)) {
+            relucl__atomic_abort(&file);
+            e = EIO;
+        } else {
+            e = relucl__atomic_commit(&file);
         }
     }
-    if (rc)
-        fprintf(stderr, "relucl-bench: could not write %s: %s\n", path, strerror(errno));
-    free(tmp);
-    return rc;
+    if (e)
+        fprintf(stderr, "relucl-bench: could not write %s: %s\n", path, strerror(e));
+    return e ? -1 : 0;
 }

@@ -68,7 +68,7 @@ int main(int argc, char **argv) {
     relucl_conv2d conv = {{1, 1}, {1, 1}, {1, 1}, 1};
     size_t x_dims[4] = {1, 1, SIDE, SIDE}, w_dims[4] = {FILTERS, 1, KSIZE, KSIZE},
            b_dims[1] = {FILTERS}, y_dims[4];
-    relucl_tensor x, w, b, y;
+    relucl_tensor x = {0}, w = {0}, b = {0}, y = {0}; /* released at the end, made or not */
     relucl_init w_init = {RELUCL_INIT_HE_NORMAL, 0.0f, KSIZE * KSIZE, FILTERS, 3, 0};
     relucl_init b_init = {RELUCL_INIT_NORMAL, 0.1f, 0, 0, 3, 1};
     relucl_activation relu = {RELUCL_RELU, 0.0f};

@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
 
     size_t x_dims[2] = {BATCH, IN}, w_dims[2] = {IN, OUT}, b_dims[1] = {OUT},
            y_dims[2] = {BATCH, OUT};
-    relucl_tensor x, w, b, z, y, g, dw, db;
+    relucl_tensor x = {0}, w = {0}, b = {0}, z = {0}, y = {0}, g = {0}, dw = {0}, db = {0};
     int ok = check(ctx, relucl_tensor_create(ctx, 2, x_dims, &x)) &&
              check(ctx, relucl_tensor_create(ctx, 2, w_dims, &w)) &&
              check(ctx, relucl_tensor_create(ctx, 1, b_dims, &b)) &&

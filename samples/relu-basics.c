@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
     const float ones[N] = {1, 1, 1, 1, 1, 1, 1, 1};
     float y_host[N], dx_host[N];
     size_t dims[1] = {N};
-    relucl_tensor x, y, dy;
+    relucl_tensor x = {0}, y = {0}, dy = {0}; /* released at the end, made or not */
     relucl_activation relu = {RELUCL_RELU, 0.0f};
     int ok = check(ctx, relucl_tensor_create(ctx, 1, dims, &x)) &&
              check(ctx, relucl_tensor_create(ctx, 1, dims, &y)) &&

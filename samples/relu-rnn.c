@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
     printf("device: %s\n", relucl_context_device_name(ctx));
     printf("relu rnn: T %d, batch %d, input %d, hidden %d\n", T, BATCH, IN, HID);
 
-    rnn r;
+    rnn r = {0}; /* every tensor released at the end, made or not */
     size_t x_dims[3] = {T, BATCH, IN}, h_dims[3] = {T + 1, BATCH, HID}, z_dims[3] = {T, BATCH, HID},
            wxh_dims[2] = {IN, HID}, whh_dims[2] = {HID, HID}, b_dims[2] = {1, HID},
            ones_dims[2] = {1, BATCH}, step_dims[2] = {BATCH, HID};

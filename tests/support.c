@@ -380,3 +380,84 @@ void support_expect_rejected(relucl_status got, relucl_status want, const char *
     free(all);
     assert_true(intact);
 }
+
+/* ---- Misuse arenas ----------------------------------------------------------------------- */
+
+support_arena support_arena_make(const float *data, size_t in_total, size_t out_total) {
+    support_arena a = {support_buffer_from(data, in_total), support_buffer_poisoned(out_total),
+                       in_total, out_total, malloc((in_total ? in_total : 1) * sizeof(float))};
+    assert_non_null(a.data);
+    memcpy(a.data, data, in_total * sizeof(float));
+    return a;
+}
+
+void support_arena_free(support_arena *arena) {
+    support_buffer_release(arena->in);
+    support_buffer_release(arena->out);
+    free(arena->data);
+}
+
+void support_arena_expect_rejected(const support_arena *arena, relucl_status got,
+                                   relucl_status want, const char *word) {
+    support_expect_rejected(got, want, word, arena->out, arena->out_total);
+    float *now = malloc((arena->in_total ? arena->in_total : 1) * sizeof *now);
+    assert_non_null(now);
+    support_buffer_read(arena->in, 0, now, arena->in_total);
+    int same = memcmp(now, arena->data, arena->in_total * sizeof *now) == 0;
+    free(now);
+    if (!same)
+        fail_msg("a rejected call changed its inputs");
+}
+
+/* ---- float64 references ------------------------------------------------------------------ */
+
+double support_act_forward(relucl_activation act, double v, double slope) {
+    double a = act.alpha;
+    if (isnan(v))
+        return v;
+    switch (act.kind) {
+    case RELUCL_RELU: return v > 0 ? v : 0.0;
+    case RELUCL_LEAKY_RELU: return v > 0 ? v : a * v;
+    case RELUCL_ELU: return v > 0 ? v : a * expm1(v);
+    case RELUCL_CLIPPED_RELU: return v <= 0 ? 0.0 : (v >= a ? a : v);
+    case RELUCL_PRELU: return v > 0 ? v : slope * v;
+    case RELUCL_IDENTITY: return v;
+    }
+    return NAN;
+}
+
+double support_act_derivative(relucl_activation act, double v, double slope) {
+    double a = act.alpha;
+    switch (act.kind) {
+    case RELUCL_RELU: return v > 0 ? 1 : 0;
+    case RELUCL_LEAKY_RELU: return v > 0 ? 1 : a;
+    case RELUCL_ELU: return v > 0 ? 1 : a * exp(v);
+    case RELUCL_CLIPPED_RELU: return (v <= 0 || v >= a) ? 0 : 1;
+    case RELUCL_PRELU: return v > 0 ? 1 : slope;
+    case RELUCL_IDENTITY: return 1;
+    }
+    return NAN;
+}
+
+/* op(m)[i][p] for a row-major matrix of `cols` columns. */
+static double op_at(const float *m, size_t cols, relucl_transpose t, size_t i, size_t p) {
+    return t == RELUCL_TRANS ? (double)m[p * cols + i] : (double)m[i * cols + p];
+}
+
+void support_gemm_reference(relucl_transpose ta, relucl_transpose tb, size_t m, size_t n,
+                            size_t k, double alpha, const float *a, const float *b, double beta,
+                            const float *c0, double *out, double *scale) {
+    size_t a_cols = ta == RELUCL_TRANS ? m : k, b_cols = tb == RELUCL_TRANS ? k : n;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double sum = 0, mag = 0;
+            for (size_t p = 0; p < k; p++) {
+                double term = op_at(a, a_cols, ta, i, p) * op_at(b, b_cols, tb, p, j);
+                sum += term;
+                mag += fabs(term);
+            }
+            double prior = beta == 0 ? 0 : beta * c0[i * n + j];
+            out[i * n + j] = alpha * sum + prior;
+            scale[i * n + j] = fabs(alpha) * mag + fabs(prior);
+        }
+}

@@ -129,4 +129,30 @@ int support_error_mentions(const char *word);
 void support_expect_rejected(relucl_status got, relucl_status want, const char *word, cl_mem out,
                              size_t total);
 
+/* The buffers of a misuse test: inputs (a copy of `data`) and outputs (all poison). A rejected
+ * call must leave both exactly as they were. */
+typedef struct support_arena {
+    cl_mem in, out;
+    size_t in_total, out_total;
+    float *data; /* the inputs as uploaded */
+} support_arena;
+support_arena support_arena_make(const float *data, size_t in_total, size_t out_total);
+void support_arena_free(support_arena *arena);
+/* support_expect_rejected on the outputs, and the inputs unchanged too. */
+void support_arena_expect_rejected(const support_arena *arena, relucl_status got,
+                                   relucl_status want, const char *word);
+
+/* ---- float64 references shared by several modules --------------------------------------- */
+
+/* act(v) and act'(v) as docs/semantics.md defines them; slope is PReLU's (ignored otherwise).
+ * NaN propagates through the forward formula. */
+double support_act_forward(relucl_activation act, double v, double slope);
+double support_act_derivative(relucl_activation act, double v, double slope);
+
+/* out = alpha op(a) op(b) + beta c0 for row-major m x k and k x n operands (c0 unused when beta
+ * is 0), and scale = the same sum of absolute values, the yardstick of the rounding error. */
+void support_gemm_reference(relucl_transpose ta, relucl_transpose tb, size_t m, size_t n,
+                            size_t k, double alpha, const float *a, const float *b, double beta,
+                            const float *c0, double *out, double *scale);
+
 #endif /* RELUCL_TEST_SUPPORT_H */

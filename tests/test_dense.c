@@ -14,32 +14,6 @@ typedef struct layer_case {
     size_t slopes; /* PReLU: 1 or OUT */
 } layer_case;
 
-static double act_f(relucl_activation act, double v, double slope) {
-    double a = act.alpha;
-    switch (act.kind) {
-    case RELUCL_RELU: return v > 0 ? v : 0;
-    case RELUCL_LEAKY_RELU: return v > 0 ? v : a * v;
-    case RELUCL_ELU: return v > 0 ? v : a * expm1(v);
-    case RELUCL_CLIPPED_RELU: return v <= 0 ? 0 : (v >= a ? a : v);
-    case RELUCL_PRELU: return v > 0 ? v : slope * v;
-    case RELUCL_IDENTITY: return v;
-    }
-    return NAN;
-}
-
-static double act_d(relucl_activation act, double v, double slope) {
-    double a = act.alpha;
-    switch (act.kind) {
-    case RELUCL_RELU: return v > 0 ? 1 : 0;
-    case RELUCL_LEAKY_RELU: return v > 0 ? 1 : a;
-    case RELUCL_ELU: return v > 0 ? 1 : a * exp(v);
-    case RELUCL_CLIPPED_RELU: return (v <= 0 || v >= a) ? 0 : 1;
-    case RELUCL_PRELU: return v > 0 ? 1 : slope;
-    case RELUCL_IDENTITY: return 1;
-    }
-    return NAN;
-}
-
 /* Host copies of the layer's data, and the float64 loss sum(y * r) it defines. */
 typedef struct host_layer {
     float x[BATCH * IN], w[IN * OUT], b[OUT], slope[OUT], r[BATCH * OUT];
@@ -60,7 +34,7 @@ static double loss(const host_layer *h, const layer_case *c) {
     double sum = 0;
     for (size_t i = 0; i < BATCH; i++)
         for (size_t j = 0; j < OUT; j++)
-            sum += act_f(c->act, pre(h, i, j), slope_of(h, c, j)) * h->r[i * OUT + j];
+            sum += support_act_forward(c->act, pre(h, i, j), slope_of(h, c, j)) * h->r[i * OUT + j];
     return sum;
 }
 
@@ -133,8 +107,8 @@ static void check_layer(const layer_case *c, int use_y, uint64_t seed) {
     for (size_t i = 0; i < BATCH; i++)
         for (size_t j = 0; j < OUT; j++) {
             double z = pre(&h, i, j), s = slope_of(&h, c, j);
-            want_y[i * OUT + j] = act_f(c->act, z, s);
-            dz[i * OUT + j] = h.r[i * OUT + j] * act_d(c->act, z, s);
+            want_y[i * OUT + j] = support_act_forward(c->act, z, s);
+            dz[i * OUT + j] = h.r[i * OUT + j] * support_act_derivative(c->act, z, s);
             want_db[j] += dz[i * OUT + j];
             want_ds[c->slopes == 1 ? 0 : j] += z > 0 ? 0 : z * h.r[i * OUT + j];
         }

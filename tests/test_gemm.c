@@ -6,29 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* op(a)[i][p] for a row-major rows x cols matrix. */
-static double at(const float *m, size_t cols, relucl_transpose t, size_t i, size_t p) {
-    return t == RELUCL_TRANS ? (double)m[p * cols + i] : (double)m[i * cols + p];
-}
-
-static void reference(relucl_transpose ta, relucl_transpose tb, size_t m, size_t n, size_t k,
-                      double alpha, const float *a, const float *b, double beta, const float *c0,
-                      double *out, double *scale) {
-    size_t a_cols = ta == RELUCL_TRANS ? m : k, b_cols = tb == RELUCL_TRANS ? k : n;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < n; j++) {
-            double sum = 0, mag = 0;
-            for (size_t p = 0; p < k; p++) {
-                double term = at(a, a_cols, ta, i, p) * at(b, b_cols, tb, p, j);
-                sum += term;
-                mag += fabs(term);
-            }
-            double prior = beta == 0 ? 0 : beta * c0[i * n + j];
-            out[i * n + j] = alpha * sum + prior;
-            scale[i * n + j] = fabs(alpha) * mag + fabs(prior);
-        }
-}
-
 /* One case: c (m x n) at element offset off_c in a poisoned buffer, a and b at odd offsets. */
 static void check_case(relucl_transpose ta, relucl_transpose tb, size_t m, size_t n, size_t k,
                        float alpha, float beta, size_t off) {
@@ -54,7 +31,7 @@ static void check_case(relucl_transpose ta, relucl_transpose tb, size_t m, size_
                   C = support_view(bc, off, 2, dc);
     assert_int_equal(relucl_gemm(ctx, ta, tb, alpha, &A, &B, beta, &C), RELUCL_OK);
     support_buffer_read(bc, 0, got, nc + 2 * off);
-    reference(ta, tb, m, n, k, alpha, a, b, beta, c0, want, scale);
+    support_gemm_reference(ta, tb, m, n, k, alpha, a, b, beta, c0, want, scale);
     char what[96];
     snprintf(what, sizeof what, "gemm %c%c m%zu n%zu k%zu beta %g", ta ? 'T' : 'N',
              tb ? 'T' : 'N', m, n, k, (double)beta);
@@ -108,7 +85,7 @@ static void test_batched_gemm_with_broadcast(void **state) {
                      RELUCL_OK);
     support_buffer_read(bc, 0, got, batch * m * n);
     for (size_t i = 0; i < batch; i++)
-        reference(RELUCL_NO_TRANS, RELUCL_NO_TRANS, m, n, k, 1.0, a + i * m * k, b, 0.0, NULL,
+        support_gemm_reference(RELUCL_NO_TRANS, RELUCL_NO_TRANS, m, n, k, 1.0, a + i * m * k, b, 0.0, NULL,
                   want + i * m * n, scale + i * m * n);
     assert_true(support_close(got, want, batch * m * n, 1e-5 * sqrt(7.0), 1e-30, scale, "batched"));
     support_buffer_release(ba);

@@ -442,37 +442,30 @@ static void test_mse_accumulates_and_skips_gradient(void **state) {
 enum { ETOTAL = 24 };
 
 typedef struct fixture {
-    cl_mem in, out;
-    float data[ETOTAL];
+    support_arena io;
     relucl_tensor x, labels, dx, loss, correct;
 } fixture;
 
 static fixture make_fixture(void) {
+    float data[ETOTAL];
+    support_fill_uniform(data, ETOTAL, 90, 0.0f, 2.0f);
+    data[12] = 0, data[13] = 2, data[14] = 1, data[15] = 2;
     fixture f;
-    support_fill_uniform(f.data, ETOTAL, 90, 0.0f, 2.0f);
-    f.data[12] = 0, f.data[13] = 2, f.data[14] = 1, f.data[15] = 2;
-    f.in = support_buffer_from(f.data, ETOTAL);
-    f.out = support_buffer_poisoned(ETOTAL);
-    f.x = support_view(f.in, 0, 2, (const size_t[]){4, 3});
-    f.labels = support_view1(f.in, 12, 4);
-    f.dx = support_view(f.out, 1, 2, (const size_t[]){4, 3});
-    f.loss = support_view1(f.out, 14, 1);
-    f.correct = support_view1(f.out, 16, 1);
+    f.io = support_arena_make(data, ETOTAL, ETOTAL);
+    f.x = support_view(f.io.in, 0, 2, (const size_t[]){4, 3});
+    f.labels = support_view1(f.io.in, 12, 4);
+    f.dx = support_view(f.io.out, 1, 2, (const size_t[]){4, 3});
+    f.loss = support_view1(f.io.out, 14, 1);
+    f.correct = support_view1(f.io.out, 16, 1);
     return f;
 }
 
-static void free_fixture(fixture *f) {
-    support_buffer_release(f->in);
-    support_buffer_release(f->out);
-}
+static void free_fixture(fixture *f) { support_arena_free(&f->io); }
 
-/* The call failed with `want`, named `word`, and neither buffer changed. */
+/* The call failed with `want`, named `word`, and neither inputs nor outputs changed. */
 static void expect_rejected(const fixture *f, relucl_status got, relucl_status want,
                             const char *word) {
-    support_expect_rejected(got, want, word, f->out, ETOTAL);
-    float now[ETOTAL];
-    support_buffer_read(f->in, 0, now, ETOTAL);
-    assert_memory_equal(now, f->data, sizeof now);
+    support_arena_expect_rejected(&f->io, got, want, word);
 }
 
 static relucl_status ce(const relucl_tensor *x, const relucl_tensor *labels,
@@ -490,15 +483,15 @@ static void test_cross_entropy_bad_arguments_are_rejected(void **state) {
         NULL);
     expect_rejected(&f, ce(NULL, &f.labels, &f.dx, &f.loss, &f.correct), bad, "logits");
     expect_rejected(&f, ce(&f.x, NULL, &f.dx, &f.loss, &f.correct), bad, "labels");
-    relucl_tensor labels3 = support_view1(f.in, 12, 3), dx11 = support_view1(f.out, 1, 11);
-    relucl_tensor loss2 = support_view1(f.out, 14, 2), correct2 = support_view1(f.out, 16, 2);
+    relucl_tensor labels3 = support_view1(f.io.in, 12, 3), dx11 = support_view1(f.io.out, 1, 11);
+    relucl_tensor loss2 = support_view1(f.io.out, 14, 2), correct2 = support_view1(f.io.out, 16, 2);
     expect_rejected(&f, ce(&f.x, &labels3, &f.dx, &f.loss, &f.correct), shape, "labels");
     expect_rejected(&f, ce(&f.x, &f.labels, &dx11, &f.loss, &f.correct), shape, "dlogits");
     expect_rejected(&f, ce(&f.x, &f.labels, &f.dx, &loss2, &f.correct), shape, "loss");
     expect_rejected(&f, ce(&f.x, &f.labels, &f.dx, &f.loss, &correct2), shape, "correct");
-    relucl_tensor x5 = support_view_raw(f.in, 0, 5, (const size_t[]){4, 3, 1, 1, 1});
-    relucl_tensor no_classes = support_view(f.in, 0, 2, (const size_t[]){4, 0});
-    relucl_tensor past = support_view(f.in, 20, 2, (const size_t[]){4, 3});
+    relucl_tensor x5 = support_view_raw(f.io.in, 0, 5, (const size_t[]){4, 3, 1, 1, 1});
+    relucl_tensor no_classes = support_view(f.io.in, 0, 2, (const size_t[]){4, 0});
+    relucl_tensor past = support_view(f.io.in, 20, 2, (const size_t[]){4, 3});
     expect_rejected(&f, ce(&x5, &f.labels, &f.dx, &f.loss, &f.correct), shape, "logits");
     expect_rejected(&f, ce(&no_classes, &f.labels, NULL, &f.loss, &f.correct), shape, "logits");
     expect_rejected(&f, ce(&past, &f.labels, &f.dx, &f.loss, &f.correct), shape, "logits");
@@ -509,10 +502,10 @@ static void test_cross_entropy_overlaps_are_rejected(void **state) {
     (void)state;
     fixture f = make_fixture();
     const relucl_status bad = RELUCL_ERROR_INVALID_ARGUMENT;
-    relucl_tensor dx_on_x = f.x, dx_on_labels = support_view(f.in, 10, 2, (const size_t[]){4, 3});
-    relucl_tensor loss_in_dx = support_view1(f.out, 5, 1),
-                  loss_on_labels = support_view1(f.in, 13, 1);
-    relucl_tensor correct_on_loss = f.loss, correct_in_x = support_view1(f.in, 2, 1);
+    relucl_tensor dx_on_x = f.x, dx_on_labels = support_view(f.io.in, 10, 2, (const size_t[]){4, 3});
+    relucl_tensor loss_in_dx = support_view1(f.io.out, 5, 1),
+                  loss_on_labels = support_view1(f.io.in, 13, 1);
+    relucl_tensor correct_on_loss = f.loss, correct_in_x = support_view1(f.io.in, 2, 1);
     expect_rejected(&f, ce(&f.x, &f.labels, &dx_on_x, &f.loss, &f.correct), bad, "dlogits");
     expect_rejected(&f, ce(&f.x, &f.labels, &dx_on_labels, &f.loss, &f.correct), bad, "dlogits");
     expect_rejected(&f, ce(&f.x, &f.labels, &f.dx, &loss_in_dx, &f.correct), bad, "loss");
@@ -527,10 +520,10 @@ static void test_mse_bad_arguments_are_rejected(void **state) {
     relucl_context *ctx = support_ctx();
     fixture f = make_fixture();
     const relucl_status bad = RELUCL_ERROR_INVALID_ARGUMENT, shape = RELUCL_ERROR_SHAPE;
-    relucl_tensor p = support_view1(f.in, 0, 6), t = support_view1(f.in, 6, 6);
-    relucl_tensor dp = support_view1(f.out, 1, 6), t5 = support_view1(f.in, 6, 5);
-    relucl_tensor dp7 = support_view1(f.out, 1, 7), loss2 = support_view1(f.out, 14, 2);
-    relucl_tensor dp_on_p = support_view1(f.in, 3, 6), loss_in_dp = support_view1(f.out, 6, 1);
+    relucl_tensor p = support_view1(f.io.in, 0, 6), t = support_view1(f.io.in, 6, 6);
+    relucl_tensor dp = support_view1(f.io.out, 1, 6), t5 = support_view1(f.io.in, 6, 5);
+    relucl_tensor dp7 = support_view1(f.io.out, 1, 7), loss2 = support_view1(f.io.out, 14, 2);
+    relucl_tensor dp_on_p = support_view1(f.io.in, 3, 6), loss_in_dp = support_view1(f.io.out, 6, 1);
     expect_rejected(&f, relucl_mse(NULL, &p, &t, &dp, &f.loss, 0), bad, NULL);
     expect_rejected(&f, relucl_mse(ctx, NULL, &t, &dp, &f.loss, 0), bad, "pred");
     expect_rejected(&f, relucl_mse(ctx, &p, NULL, &dp, &f.loss, 0), bad, "target");

@@ -501,7 +501,7 @@ static void test_global_avg_pool_big_plane_is_accurate_and_deterministic(void **
 /* in: x (2,3,4,5) at 0, dy (2,3,2,2) at 120, an argmax (2,3,2,2) at 144. out (poison): y at 1,
  * argmax at 30, dx (2,3,4,5) at 60; for global pooling y (2,3) at 1 and dy (2,3) at 120. */
 typedef struct fixture {
-    cl_mem in, out;
+    support_arena io;
     relucl_pool2d max, avg;
     relucl_tensor x, dy, argmax_in, y, argmax, dx, gy, gdy;
 } fixture;
@@ -513,29 +513,26 @@ static fixture make_fixture(void) {
     float data[IN_TOTAL];
     support_fill_uniform(data, IN_TOTAL, 30, 0.0f, 3.0f);
     fixture f;
-    f.in = support_buffer_from(data, IN_TOTAL);
-    f.out = support_buffer_poisoned(OUT_TOTAL);
+    f.io = support_arena_make(data, IN_TOTAL, OUT_TOTAL);
     f.max = pool_of(RELUCL_POOL_MAX, 2, 2, 2, 2, 0, 0);
     f.avg = pool_of(RELUCL_POOL_AVG, 2, 2, 2, 2, 0, 0);
-    f.x = support_view(f.in, 0, 4, X_DIMS);
-    f.dy = support_view(f.in, 120, 4, Y_DIMS);
-    f.argmax_in = support_view(f.in, 144, 4, Y_DIMS);
-    f.y = support_view(f.out, 1, 4, Y_DIMS);
-    f.argmax = support_view(f.out, 30, 4, Y_DIMS);
-    f.dx = support_view(f.out, 60, 4, X_DIMS);
-    f.gy = support_view(f.out, 1, 2, NC);
-    f.gdy = support_view(f.in, 120, 2, NC);
+    f.x = support_view(f.io.in, 0, 4, X_DIMS);
+    f.dy = support_view(f.io.in, 120, 4, Y_DIMS);
+    f.argmax_in = support_view(f.io.in, 144, 4, Y_DIMS);
+    f.y = support_view(f.io.out, 1, 4, Y_DIMS);
+    f.argmax = support_view(f.io.out, 30, 4, Y_DIMS);
+    f.dx = support_view(f.io.out, 60, 4, X_DIMS);
+    f.gy = support_view(f.io.out, 1, 2, NC);
+    f.gdy = support_view(f.io.in, 120, 2, NC);
     return f;
 }
 
-static void free_fixture(fixture *f) {
-    support_buffer_release(f->in);
-    support_buffer_release(f->out);
-}
+static void free_fixture(fixture *f) { support_arena_free(&f->io); }
 
+/* The call failed with `want`, named `word`, and neither inputs nor outputs changed. */
 static void expect_rejected(const fixture *f, relucl_status got, relucl_status want,
                             const char *word) {
-    support_expect_rejected(got, want, word, f->out, OUT_TOTAL);
+    support_arena_expect_rejected(&f->io, got, want, word);
 }
 
 /* output_dims must fail with `want`, name `word` and leave y_dims alone. */
@@ -634,9 +631,9 @@ static void test_pool_impossible_geometry_is_rejected(void **state) {
     expect_dims_rejected(&one, (const size_t[]){1, 1, (1u << 24) + 1, 1}, bad, "x_dims");
     const relucl_pool2d one_avg = pool_of(RELUCL_POOL_AVG, 1, 1, 1, 1, 0, 0);
     expect_ok(relucl_pool2d_output_dims(ctx, &one_avg, (const size_t[]){1, 1, 4097, 4097}, y));
-    relucl_tensor flat = support_view(f.in, 0, 4, (const size_t[]){2, 3, 0, 5});
+    relucl_tensor flat = support_view(f.io.in, 0, 4, (const size_t[]){2, 3, 0, 5});
     expect_rejected(&f, relucl_global_avg_pool_forward(ctx, &flat, &f.gy), bad, "x");
-    relucl_tensor flat_dx = support_view(f.out, 60, 4, (const size_t[]){2, 3, 5, 0});
+    relucl_tensor flat_dx = support_view(f.io.out, 60, 4, (const size_t[]){2, 3, 5, 0});
     expect_rejected(&f, relucl_global_avg_pool_backward(ctx, &f.gdy, &flat_dx), bad, "dx");
     free_fixture(&f);
 }
@@ -650,9 +647,9 @@ static void test_pool_argmax_must_match_the_kind(void **state) {
                     RELUCL_ERROR_INVALID_ARGUMENT, "argmax");
     expect_rejected(&f, relucl_pool2d_backward(ctx, &f.avg, &f.dy, &f.argmax_in, &f.dx),
                     RELUCL_ERROR_INVALID_ARGUMENT, "argmax");
-    relucl_tensor wrong = support_view(f.out, 30, 4, (const size_t[]){2, 3, 2, 3});
-    relucl_tensor flat = support_view1(f.out, 30, 24);
-    relucl_tensor wrong_in = support_view(f.in, 144, 4, (const size_t[]){2, 3, 1, 4});
+    relucl_tensor wrong = support_view(f.io.out, 30, 4, (const size_t[]){2, 3, 2, 3});
+    relucl_tensor flat = support_view1(f.io.out, 30, 24);
+    relucl_tensor wrong_in = support_view(f.io.in, 144, 4, (const size_t[]){2, 3, 1, 4});
     expect_rejected(&f, relucl_pool2d_forward(ctx, &f.max, &f.x, &f.y, &wrong), RELUCL_ERROR_SHAPE,
                     "argmax");
     expect_rejected(&f, relucl_pool2d_forward(ctx, &f.max, &f.x, &f.y, &flat), RELUCL_ERROR_SHAPE,
@@ -667,12 +664,12 @@ static void test_pool_shape_mismatches_are_rejected(void **state) {
     relucl_context *ctx = support_ctx();
     fixture f = make_fixture();
     const relucl_status bad = RELUCL_ERROR_SHAPE;
-    relucl_tensor x3 = support_view(f.in, 0, 3, (const size_t[]){6, 4, 5});
-    relucl_tensor y_wrong = support_view(f.out, 1, 4, (const size_t[]){2, 3, 3, 2});
-    relucl_tensor y_flat = support_view1(f.out, 1, 24);
-    relucl_tensor dy_wrong = support_view(f.in, 120, 4, (const size_t[]){2, 2, 2, 3});
-    relucl_tensor dx2 = support_view(f.out, 60, 2, (const size_t[]){6, 20});
-    relucl_tensor past = support_view(f.in, 100, 4, X_DIMS);
+    relucl_tensor x3 = support_view(f.io.in, 0, 3, (const size_t[]){6, 4, 5});
+    relucl_tensor y_wrong = support_view(f.io.out, 1, 4, (const size_t[]){2, 3, 3, 2});
+    relucl_tensor y_flat = support_view1(f.io.out, 1, 24);
+    relucl_tensor dy_wrong = support_view(f.io.in, 120, 4, (const size_t[]){2, 2, 2, 3});
+    relucl_tensor dx2 = support_view(f.io.out, 60, 2, (const size_t[]){6, 20});
+    relucl_tensor past = support_view(f.io.in, 100, 4, X_DIMS);
     expect_rejected(&f, relucl_pool2d_forward(ctx, &f.max, &x3, &f.y, &f.argmax), bad, "x");
     expect_rejected(&f, relucl_pool2d_forward(ctx, &f.max, &past, &f.y, &f.argmax), bad, "x");
     expect_rejected(&f, relucl_pool2d_forward(ctx, &f.max, &f.x, &y_wrong, &f.argmax), bad, "y");
@@ -680,10 +677,10 @@ static void test_pool_shape_mismatches_are_rejected(void **state) {
     expect_rejected(&f, relucl_pool2d_backward(ctx, &f.avg, &dy_wrong, NULL, &f.dx), bad, "dy");
     expect_rejected(&f, relucl_pool2d_backward(ctx, &f.max, &f.dy, &f.argmax_in, &dx2), bad, "dx");
     /* Global pooling: y is exactly (N, C); (N, C, 1, 1) is not accepted. */
-    relucl_tensor gy4 = support_view(f.out, 1, 4, (const size_t[]){2, 3, 1, 1});
-    relucl_tensor gy_swapped = support_view(f.out, 1, 2, (const size_t[]){3, 2});
-    relucl_tensor gdy_wrong = support_view(f.in, 120, 2, (const size_t[]){2, 4});
-    relucl_tensor x2 = support_view(f.in, 0, 2, (const size_t[]){6, 20});
+    relucl_tensor gy4 = support_view(f.io.out, 1, 4, (const size_t[]){2, 3, 1, 1});
+    relucl_tensor gy_swapped = support_view(f.io.out, 1, 2, (const size_t[]){3, 2});
+    relucl_tensor gdy_wrong = support_view(f.io.in, 120, 2, (const size_t[]){2, 4});
+    relucl_tensor x2 = support_view(f.io.in, 0, 2, (const size_t[]){6, 20});
     expect_rejected(&f, relucl_global_avg_pool_forward(ctx, &f.x, &gy4), bad, "y");
     expect_rejected(&f, relucl_global_avg_pool_forward(ctx, &f.x, &gy_swapped), bad, "y");
     expect_rejected(&f, relucl_global_avg_pool_forward(ctx, &x2, &f.gy), bad, "x");
@@ -699,14 +696,14 @@ static void test_pool_overlaps_are_rejected(void **state) {
     relucl_context *ctx = support_ctx();
     fixture f = make_fixture();
     const relucl_status bad = RELUCL_ERROR_INVALID_ARGUMENT;
-    relucl_tensor x_out = support_view(f.out, 0, 4, X_DIMS);
-    relucl_tensor y_on_x = support_view(f.out, 110, 4, Y_DIMS);
-    relucl_tensor y_after = support_view(f.out, 130, 4, Y_DIMS);
-    relucl_tensor a_on_x = support_view(f.out, 100, 4, Y_DIMS);
-    relucl_tensor a_on_y = support_view(f.out, 20, 4, Y_DIMS);
-    relucl_tensor dy_on_dx = support_view(f.out, 170, 4, Y_DIMS);
-    relucl_tensor a_on_dx = support_view(f.out, 70, 4, Y_DIMS);
-    relucl_tensor dy_out = support_view(f.out, 1, 4, Y_DIMS);
+    relucl_tensor x_out = support_view(f.io.out, 0, 4, X_DIMS);
+    relucl_tensor y_on_x = support_view(f.io.out, 110, 4, Y_DIMS);
+    relucl_tensor y_after = support_view(f.io.out, 130, 4, Y_DIMS);
+    relucl_tensor a_on_x = support_view(f.io.out, 100, 4, Y_DIMS);
+    relucl_tensor a_on_y = support_view(f.io.out, 20, 4, Y_DIMS);
+    relucl_tensor dy_on_dx = support_view(f.io.out, 170, 4, Y_DIMS);
+    relucl_tensor a_on_dx = support_view(f.io.out, 70, 4, Y_DIMS);
+    relucl_tensor dy_out = support_view(f.io.out, 1, 4, Y_DIMS);
     expect_rejected(&f, relucl_pool2d_forward(ctx, &f.avg, &x_out, &y_on_x, NULL), bad, "y");
     expect_rejected(&f, relucl_pool2d_forward(ctx, &f.max, &x_out, &y_after, &a_on_x), bad,
                     "argmax");
@@ -714,8 +711,8 @@ static void test_pool_overlaps_are_rejected(void **state) {
     expect_rejected(&f, relucl_pool2d_backward(ctx, &f.avg, &dy_on_dx, NULL, &f.dx), bad, "dx");
     expect_rejected(&f, relucl_pool2d_backward(ctx, &f.max, &dy_out, &a_on_dx, &f.dx), bad,
                     "argmax");
-    relucl_tensor gy_on_x = support_view(f.out, 119, 2, NC);
-    relucl_tensor gdy_on_dx = support_view(f.out, 175, 2, NC);
+    relucl_tensor gy_on_x = support_view(f.io.out, 119, 2, NC);
+    relucl_tensor gdy_on_dx = support_view(f.io.out, 175, 2, NC);
     expect_rejected(&f, relucl_global_avg_pool_forward(ctx, &x_out, &gy_on_x), bad, "y");
     expect_rejected(&f, relucl_global_avg_pool_backward(ctx, &gdy_on_dx, &f.dx), bad, "dx");
     free_fixture(&f);

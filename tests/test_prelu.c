@@ -271,7 +271,7 @@ static void test_prelu_in_place_matches_reference(void **state) {
 
 /* x is (2,3,2) at in[0..12), slope (3) at in[12..15), dy at in[16..28); outputs in out. */
 typedef struct fixture {
-    cl_mem in, out;
+    support_arena io;
     relucl_tensor x, slope, dy, y, dx, dslope;
 } fixture;
 
@@ -282,25 +282,22 @@ static fixture make_fixture(void) {
     support_fill_uniform(data, ETOTAL, 5, -1.0f, 1.0f);
     fixture f;
     const size_t dims[] = {2, 3, 2};
-    f.in = support_buffer_from(data, ETOTAL);
-    f.out = support_buffer_poisoned(ETOTAL);
-    f.x = support_view(f.in, 0, 3, dims);
-    f.slope = support_view1(f.in, 12, 3);
-    f.dy = support_view(f.in, 16, 3, dims);
-    f.y = support_view(f.out, 1, 3, dims);
-    f.dx = support_view(f.out, 20, 3, dims);
-    f.dslope = support_view1(f.out, 40, 3);
+    f.io = support_arena_make(data, ETOTAL, ETOTAL);
+    f.x = support_view(f.io.in, 0, 3, dims);
+    f.slope = support_view1(f.io.in, 12, 3);
+    f.dy = support_view(f.io.in, 16, 3, dims);
+    f.y = support_view(f.io.out, 1, 3, dims);
+    f.dx = support_view(f.io.out, 20, 3, dims);
+    f.dslope = support_view1(f.io.out, 40, 3);
     return f;
 }
 
-static void free_fixture(fixture *f) {
-    support_buffer_release(f->in);
-    support_buffer_release(f->out);
-}
+static void free_fixture(fixture *f) { support_arena_free(&f->io); }
 
+/* The call failed with `want`, named `word`, and neither inputs nor outputs changed. */
 static void expect_rejected(const fixture *f, relucl_status got, relucl_status want,
                             const char *word) {
-    support_expect_rejected(got, want, word, f->out, ETOTAL);
+    support_arena_expect_rejected(&f->io, got, want, word);
 }
 
 static void test_prelu_null_arguments_are_rejected(void **state) {
@@ -333,9 +330,9 @@ static void test_prelu_slope_count_must_be_one_or_channels(void **state) {
     fixture f = make_fixture();
     const size_t counts[] = {2, 4, 6};
     for (size_t i = 0; i < 3; i++) {
-        relucl_tensor w = support_view1(f.in, 12, counts[i]);
+        relucl_tensor w = support_view1(f.io.in, 12, counts[i]);
         expect_rejected(&f, relucl_prelu_forward(ctx, &f.x, &w, &f.y), RELUCL_ERROR_SHAPE, "slope");
-        relucl_tensor dw = support_view1(f.out, 40, counts[i]);
+        relucl_tensor dw = support_view1(f.io.out, 40, counts[i]);
         expect_rejected(&f, relucl_prelu_backward(ctx, &f.x, &w, &f.dy, &f.dx, &dw),
                         RELUCL_ERROR_SHAPE, "slope");
     }
@@ -346,7 +343,7 @@ static void test_prelu_slope_count_must_be_one_or_channels(void **state) {
 static void test_prelu_1d_input_needs_shared_slope(void **state) {
     (void)state;
     fixture f = make_fixture();
-    relucl_tensor x = support_view1(f.in, 0, 3), y = support_view1(f.out, 1, 3);
+    relucl_tensor x = support_view1(f.io.in, 0, 3), y = support_view1(f.io.out, 1, 3);
     expect_rejected(&f, relucl_prelu_forward(support_ctx(), &x, &f.slope, &y), RELUCL_ERROR_SHAPE,
                     "slope");
     free_fixture(&f);
@@ -357,9 +354,9 @@ static void test_prelu_count_mismatches_are_rejected(void **state) {
     relucl_context *ctx = support_ctx();
     fixture f = make_fixture();
     const relucl_status bad = RELUCL_ERROR_SHAPE;
-    relucl_tensor dw1 = support_view1(f.out, 40, 1), dw4 = support_view1(f.out, 40, 4);
-    relucl_tensor short_y = support_view1(f.out, 1, 11), short_dy = support_view1(f.in, 16, 11);
-    relucl_tensor short_dx = support_view1(f.out, 20, 13);
+    relucl_tensor dw1 = support_view1(f.io.out, 40, 1), dw4 = support_view1(f.io.out, 40, 4);
+    relucl_tensor short_y = support_view1(f.io.out, 1, 11), short_dy = support_view1(f.io.in, 16, 11);
+    relucl_tensor short_dx = support_view1(f.io.out, 20, 13);
     expect_rejected(&f, relucl_prelu_backward(ctx, &f.x, &f.slope, &f.dy, &f.dx, &dw1), bad,
                     "dslope");
     expect_rejected(&f, relucl_prelu_backward(ctx, &f.x, &f.slope, &f.dy, &f.dx, &dw4), bad,
@@ -377,9 +374,9 @@ static void test_prelu_bad_views_are_rejected(void **state) {
     relucl_context *ctx = support_ctx();
     fixture f = make_fixture();
     const size_t dims5[] = {1, 3, 1, 2, 2}, huge[] = {SIZE_MAX / 2, 3, 4};
-    relucl_tensor x5 = support_view_raw(f.in, 0, 5, dims5);
-    relucl_tensor xh = support_view_raw(f.in, 0, 3, huge);
-    relucl_tensor past = support_view(f.in, ETOTAL - 6, 3, (const size_t[]){2, 3, 2});
+    relucl_tensor x5 = support_view_raw(f.io.in, 0, 5, dims5);
+    relucl_tensor xh = support_view_raw(f.io.in, 0, 3, huge);
+    relucl_tensor past = support_view(f.io.in, ETOTAL - 6, 3, (const size_t[]){2, 3, 2});
     expect_rejected(&f, relucl_prelu_forward(ctx, &x5, &f.slope, &f.y), RELUCL_ERROR_SHAPE, "x");
     expect_rejected(&f, relucl_prelu_forward(ctx, &xh, &f.slope, &f.y), RELUCL_ERROR_SHAPE, "x");
     expect_rejected(&f, relucl_prelu_forward(ctx, &past, &f.slope, &f.y), RELUCL_ERROR_SHAPE, "x");
@@ -392,13 +389,13 @@ static void test_prelu_overlaps_are_rejected(void **state) {
     relucl_context *ctx = support_ctx();
     fixture f = make_fixture();
     const relucl_status bad = RELUCL_ERROR_INVALID_ARGUMENT;
-    relucl_tensor dw_in_dx = support_view1(f.out, 22, 3);
-    relucl_tensor shifted_y = support_view(f.out, 3, 3, (const size_t[]){2, 3, 2});
-    relucl_tensor x_out = support_view(f.out, 0, 3, (const size_t[]){2, 3, 2});
+    relucl_tensor dw_in_dx = support_view1(f.io.out, 22, 3);
+    relucl_tensor shifted_y = support_view(f.io.out, 3, 3, (const size_t[]){2, 3, 2});
+    relucl_tensor x_out = support_view(f.io.out, 0, 3, (const size_t[]){2, 3, 2});
     expect_rejected(&f, relucl_prelu_backward(ctx, &f.x, &f.slope, &f.dy, &f.dx, &dw_in_dx), bad,
                     "dslope");
     expect_rejected(&f, relucl_prelu_forward(ctx, &x_out, &f.slope, &shifted_y), bad, "y");
-    relucl_tensor dw_on_slope = support_view1(f.in, 12, 3), dw_in_x = support_view1(f.in, 10, 3);
+    relucl_tensor dw_on_slope = support_view1(f.io.in, 12, 3), dw_in_x = support_view1(f.io.in, 10, 3);
     expect_rejected(&f, relucl_prelu_backward(ctx, &f.x, &f.slope, &f.dy, &f.dx, &dw_on_slope), bad,
                     "dslope");
     expect_rejected(&f, relucl_prelu_backward(ctx, &f.x, &f.slope, &f.dy, &f.dx, &dw_in_x), bad,

@@ -74,10 +74,6 @@ static void write_file(const char *path, const char *text) {
 
 /* ---- GEMM against a float64 reference, through each of CLBlast's two kernels ------------ */
 
-static double at(const float *m, size_t cols, relucl_transpose t, size_t i, size_t p) {
-    return t == RELUCL_TRANS ? (double)m[p * cols + i] : (double)m[i * cols + p];
-}
-
 static void check_one(relucl_context *ctx, relucl_transpose ta, relucl_transpose tb, size_t m,
                       size_t n, size_t k, const char *what) {
     size_t na = m * k, nb = k * n, nc = m * n;
@@ -86,16 +82,7 @@ static void check_one(relucl_context *ctx, relucl_transpose ta, relucl_transpose
     assert_true(a && b && got && want && scale);
     support_fill_uniform(a, na, 11 + m, -1, 1);
     support_fill_uniform(b, nb, 12 + n, -1, 1);
-    size_t a_cols = ta == RELUCL_TRANS ? m : k, b_cols = tb == RELUCL_TRANS ? k : n;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < n; j++) {
-            double sum = 0, mag = 0;
-            for (size_t p = 0; p < k; p++) {
-                double term = at(a, a_cols, ta, i, p) * at(b, b_cols, tb, p, j);
-                sum += term, mag += fabs(term);
-            }
-            want[i * n + j] = sum, scale[i * n + j] = mag;
-        }
+    support_gemm_reference(ta, tb, m, n, k, 1.0, a, b, 0.0, NULL, want, scale);
     cl_mem ba = support_buffer_from(a, na), bb = support_buffer_from(b, nb),
            bc = support_buffer_poisoned(nc);
     size_t da[2] = {ta == RELUCL_TRANS ? k : m, ta == RELUCL_TRANS ? m : k};

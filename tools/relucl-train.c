@@ -9,6 +9,7 @@
  */
 #include <relucl.h>
 
+#include "io/atomic_file.h"
 #include "train-diagnostics.h"
 
 #include <ctype.h>
@@ -422,11 +423,10 @@ static int evaluate(trainer *t, double *loss, double *accuracy) {
 /* Writes path.tmp and renames it over path: a reader never sees half a file. */
 static int write_metrics(const char *path, const record *rows, size_t count,
                          const diagnostics *d) {
-    char tmp[MAX_PATH];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    int ok = f != NULL;
-    if (f) {
+    relucl__atomic_file file;
+    int e = relucl__atomic_open(&file, path);
+    if (!e) {
+        FILE *f = file.stream;
         fprintf(f, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
                    "samples_per_second");
         if (d)
@@ -442,15 +442,11 @@ static int write_metrics(const char *path, const record *rows, size_t count,
                 diag_csv_row(d, rows[i].diag, f);
             fputc('\n', f);
         }
-        ok = !ferror(f);
-        ok = fclose(f) == 0 && ok;
+        e = relucl__atomic_commit(&file);
     }
-    if (!ok || rename(tmp, path) != 0) {
-        fprintf(stderr, "relucl-train: %s: %s\n", ok ? path : tmp, strerror(errno));
-        remove(tmp);
-        return 0;
-    }
-    return 1;
+    if (e)
+        fprintf(stderr, "relucl-train: %s: %s\n", path, strerror(e));
+    return !e;
 }
 
 /* On --resume: the rows of epochs 1..count already in the CSV, kept when it is rewritten. */

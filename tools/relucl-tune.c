@@ -17,6 +17,8 @@
  */
 #include <relucl.h>
 
+#include "io/atomic_file.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -281,34 +283,13 @@ static int read_sets(const char *path, param_set *sets, size_t *count) {
     return ok;
 }
 
-static int make_dirs(const char *path) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return 0;
-        *p = '/';
-    }
-    return 1;
-}
-
-/* Writes the sets to a temporary file beside path, then renames it over path. */
+/* Writes the sets atomically (a temporary file beside path, renamed over it). */
 static int write_sets(const char *path, const param_set *sets, size_t count, const char *note) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-    if (!make_dirs(path))
+    relucl__atomic_file file;
+    if (relucl__make_parent_dirs(path) != 0 || relucl__atomic_open(&file, path) != 0)
         return 0;
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        if (fd >= 0)
-            close(fd), unlink(tmp);
-        return 0;
-    }
-    fprintf(f, "# relucl GEMM tuning (CLBlast parameters); format in relucl's host/tune.c\n"
+    FILE *f = file.stream;
+    fprintf(f, "# relucl GEMM tuning (CLBlast parameters); format in relucl's host/blas/tuning.c\n"
                "# %s\n",
             note);
     for (size_t s = 0; s < count; s++) {
@@ -316,13 +297,7 @@ static int write_sets(const char *path, const param_set *sets, size_t count, con
         for (size_t i = 0; i < sets[s].count; i++)
             fprintf(f, "%s %zu\n", sets[s].names[i], sets[s].values[i]);
     }
-    int ok = !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return 0;
-    }
-    return 1;
+    return relucl__atomic_commit(&file) == 0;
 }
 
 /* ---- Options --------------------------------------------------------------------------- */

@@ -1,9 +1,8 @@
 /* svg: a tiny line-chart writer (see svg.h). Layout first (axes, margins, legend place), in
  * pixels of a fixed 720 x 450 canvas, then one pass that writes the elements. */
-#ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* fileno, fsync */
-#endif
 #include "svg.h"
+
+#include "io/atomic_file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define WIDTH 720.0
 #define HEIGHT 450.0
@@ -516,36 +514,12 @@ int svg_chart_write(const svg_chart *chart, const char *path) {
         errno = EINVAL;
         return -1;
     }
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 5);
-    if (!tmp)
-        return errno = ENOMEM, -1;
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp", 5);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        int e = errno;
-        free(tmp);
-        return errno = e, -1;
+    relucl__atomic_file file;
+    int e = relucl__atomic_open(&file, path);
+    if (!e) {
+        write_svg(file.stream, chart);
+        e = relucl__atomic_commit(&file);
     }
-    errno = 0;
-    write_svg(f, chart);
-    /* fflush and fsync so that the rename publishes a complete file, even after a crash. */
-    int failed = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0;
-    if (failed && errno == 0)
-        errno = EIO;
-    int e = errno;
-    if (fclose(f) != 0 && !failed) {
-        failed = 1;
-        e = errno;
-    }
-    if (!failed && rename(tmp, path) != 0) {
-        failed = 1;
-        e = errno;
-    }
-    if (failed)
-        remove(tmp);
-    free(tmp);
     errno = e;
-    return failed ? -1 : 0;
+    return e ? -1 : 0;
 }

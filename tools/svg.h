@@ -1,5 +1,6 @@
 /*
- * svg: a tiny line-chart writer for the samples. No dependencies beyond the C library.
+ * svg: a tiny line-chart writer for the tools. No dependencies beyond the C library and
+ * relucl's atomic file writer (host/io/atomic_file.h).
  *
  * A chart holds a title, two axis labels and any number of series (x, y points joined by a
  * line). svg_chart_write turns it into a standalone SVG 1.1 file: axes with "nice" ticks
@@ -36,9 +37,9 @@ svg_chart *svg_chart_new(const char *title, const char *x_label, const char *y_l
 int svg_chart_add_series(svg_chart *chart, const char *name, const double *x, const double *y,
                          size_t n);
 
-/* Writes the chart to path atomically: into "path.tmp" first, renamed over path once complete,
+/* Writes the chart to path atomically (a temporary file beside it, fsynced, renamed over it),
  * so readers never see half a file. Returns 0, or -1 with errno set (EINVAL for a NULL
- * argument, else from the failing fopen/write/rename); path is then left as it was. */
+ * argument, else from the failing step); path is then left as it was. */
 int svg_chart_write(const svg_chart *chart, const char *path);
 
 /* Frees the chart and its copies. NULL does nothing. */
