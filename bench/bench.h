@@ -32,8 +32,6 @@ int bench_measure(bench_timer *timer, bench_enqueue_fn fn, void *arg, bench_timi
  * shape), otherwise as bench_measure. */
 int bench_measure_capped(bench_timer *timer, bench_enqueue_fn fn, void *arg, double slow_s,
                          bench_timing *out);
-/* Seconds on the host's monotonic clock. */
-double bench_host_now(void);
 
 /* ---- Report ------------------------------------------------------------------------------ */
 

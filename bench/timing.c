@@ -6,16 +6,11 @@
  */
 #include "bench.h"
 
+#include "tool.h"
+
 #include <time.h>
 
 #define MAX_REPS 1000000u
-
-double bench_host_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int cl_check(cl_int err, const char *what)
 {
@@ -46,7 +41,7 @@ static int run_batch(bench_timer *t, bench_enqueue_fn fn, void *arg, unsigned re
     /* Start from an idle queue, so the batch is not charged for earlier work. */
     if (cl_check(clFinish(t->queue), "clFinish"))
         return -1;
-    double h0 = bench_host_now();
+    double h0 = tool_seconds();
     if (cl_check(clEnqueueMarkerWithWaitList(t->queue, 0, NULL, &a), "clEnqueueMarker"))
         goto done;
     for (unsigned r = 0; r < reps; r++)
@@ -55,7 +50,7 @@ static int run_batch(bench_timer *t, bench_enqueue_fn fn, void *arg, unsigned re
     if (cl_check(clEnqueueMarkerWithWaitList(t->queue, 0, NULL, &b), "clEnqueueMarker") ||
         cl_check(clWaitForEvents(1, &b), "clWaitForEvents"))
         goto done;
-    double host = bench_host_now() - h0;
+    double host = tool_seconds() - h0;
 
     double dev = t->host_clock ? -1.0 : marker_span(a, b);
     if (dev < 0.0 && !t->host_clock) {

@@ -10,7 +10,7 @@
  *    thread, and rectifies its share of the array in chunks.
  * Both results must equal ReLU computed on the host, and each other bit for bit.
  * Usage: chunked-relu [device] [--chunk N] */
-#include <relucl.h>
+#include "sample.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -19,12 +19,6 @@
 #include <unistd.h>
 
 #define MAX_PARTS 8
-
-static int check(relucl_context *ctx, relucl_status status) {
-    if (status != RELUCL_OK)
-        fprintf(stderr, "%s: %s\n", relucl_status_name(status), relucl_context_error(ctx));
-    return status == RELUCL_OK;
-}
 
 /* One worker's share: data[0, n) rectified in place, chunk floats at a time. */
 typedef struct part {
@@ -92,13 +86,9 @@ int main(int argc, char **argv) {
             chunk = (size_t)strtoull(argv[++i], NULL, 10);
         else
             device = argv[i];
-    relucl_context *ctx = NULL;
-    char message[1024];
-    if (relucl_context_create_ex(device, &ctx, message, sizeof message) != RELUCL_OK) {
-        fprintf(stderr, "%s\n", message);
+    relucl_context *ctx = sample_open(device);
+    if (!ctx)
         return 1;
-    }
-    printf("device: %s\n", relucl_context_device_name(ctx));
 
     /* The chunk: the device's allocation limit, capped so that the two host arrays and three
      * device chunks (in all 8 chunks' worth) take at most a quarter of the free memory. */

@@ -4,7 +4,7 @@
  * (NAIVE) and the im2col + GEMM algorithms, prints the output shape and each filter's
  * sparsity, and checks both against a float64 computation on the host.
  * Usage: conv-relu [device] */
-#include <relucl.h>
+#include "sample.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -13,12 +13,6 @@
 #define FILTERS 16
 #define KSIZE 3
 #define IMAGES "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
-
-static int check(relucl_context *ctx, relucl_status status) {
-    if (status != RELUCL_OK)
-        fprintf(stderr, "%s: %s\n", relucl_status_name(status), relucl_context_error(ctx));
-    return status == RELUCL_OK;
-}
 
 /* Pixels in [0, 1]: a real image if there is one, else rings around the centre. */
 static void load_image(float *x) {
@@ -52,14 +46,9 @@ static double reference(const float *x, const float *w, const float *b, int k, i
 }
 
 int main(int argc, char **argv) {
-    relucl_context *ctx = NULL;
-    char message[1024];
-    if (relucl_context_create_ex(argc > 1 ? argv[1] : NULL, &ctx, message, sizeof message) !=
-        RELUCL_OK) {
-        fprintf(stderr, "%s\n", message);
+    relucl_context *ctx = sample_open(argc > 1 ? argv[1] : NULL);
+    if (!ctx)
         return 1;
-    }
-    printf("device: %s\n", relucl_context_device_name(ctx));
 
     static float xh[SIDE * SIDE], wh[FILTERS * KSIZE * KSIZE], bh[FILTERS];
     static float naive[FILTERS * SIDE * SIDE], gemm[FILTERS * SIDE * SIDE];

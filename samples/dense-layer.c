@@ -4,7 +4,7 @@
  * is and the gradient norms (relucl_tensor_stats, on the device), and checks a few entries of
  * dW and all of db against float64 on the host.
  * Usage: dense-layer [device] */
-#include <relucl.h>
+#include "sample.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -13,12 +13,6 @@
 #define BATCH 32
 #define IN 784
 #define OUT 128
-
-static int check(relucl_context *ctx, relucl_status status) {
-    if (status != RELUCL_OK)
-        fprintf(stderr, "%s: %s\n", relucl_status_name(status), relucl_context_error(ctx));
-    return status == RELUCL_OK;
-}
 
 /* dW[i][j] = sum over the batch of x[b][i] * g[b][j] * relu'(z[b][j]), in float64. */
 static double reference_dw(const float *x, const float *w, const float *b, const float *g,
@@ -35,14 +29,9 @@ static double reference_dw(const float *x, const float *w, const float *b, const
 }
 
 int main(int argc, char **argv) {
-    relucl_context *ctx = NULL;
-    char message[1024];
-    if (relucl_context_create_ex(argc > 1 ? argv[1] : NULL, &ctx, message, sizeof message) !=
-        RELUCL_OK) {
-        fprintf(stderr, "%s\n", message);
+    relucl_context *ctx = sample_open(argc > 1 ? argv[1] : NULL);
+    if (!ctx)
         return 1;
-    }
-    printf("device: %s\n", relucl_context_device_name(ctx));
     printf("layer: %d -> %d, relu, batch %d\n", IN, OUT, BATCH);
 
     size_t x_dims[2] = {BATCH, IN}, w_dims[2] = {IN, OUT}, b_dims[1] = {OUT},

@@ -6,7 +6,7 @@
  * Built from relucl_dense_forward / relucl_dense_backward directly, layer by layer; the
  * figures come from relucl_tensor_stats and relucl_dead_units_update on the device.
  * Usage: gradient-flow [device] */
-#include <relucl.h>
+#include "sample.h"
 
 #include <stdio.h>
 
@@ -20,12 +20,6 @@ typedef struct network {
     relucl_tensor w[LAYERS], b[LAYERS], dw[LAYERS], db[LAYERS];
     relucl_tensor z[LAYERS], y[LAYERS], dy[LAYERS]; /* per layer, (BATCH, width[i + 1]) */
 } network;
-
-static int check(relucl_context *ctx, relucl_status status) {
-    if (status != RELUCL_OK)
-        fprintf(stderr, "%s: %s\n", relucl_status_name(status), relucl_context_error(ctx));
-    return status == RELUCL_OK;
-}
 
 static int create(relucl_context *ctx, network *net) {
     size_t x_dims[2] = {BATCH, width[0]}, one = 1, batch = BATCH;
@@ -104,14 +98,9 @@ static double dead_fraction(relucl_context *ctx, const relucl_tensor *y, int *ok
 }
 
 int main(int argc, char **argv) {
-    relucl_context *ctx = NULL;
-    char message[1024];
-    if (relucl_context_create_ex(argc > 1 ? argv[1] : NULL, &ctx, message, sizeof message) !=
-        RELUCL_OK) {
-        fprintf(stderr, "%s\n", message);
+    relucl_context *ctx = sample_open(argc > 1 ? argv[1] : NULL);
+    if (!ctx)
         return 1;
-    }
-    printf("device: %s\n", relucl_context_device_name(ctx));
     printf("network: 784-64-32-16-10, batch %d of N(0, 1) inputs, random labels\n", BATCH);
 
     network net = {0};

@@ -7,7 +7,7 @@
  * the host turns the probabilities and discounted returns into dlogits, and the device does
  * backward and an Adam step. Seeded: the same run on the same device every time.
  * Usage: policy-cartpole [device] [episodes]   (a number alone is the episode count) */
-#include <relucl.h>
+#include "sample.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,12 +19,6 @@
 #define GAMMA 0.99
 #define LR 0.01f
 #define BLOCKS 10 /* episodes are reported in this many blocks */
-
-static int check(relucl_context *ctx, relucl_status status) {
-    if (status != RELUCL_OK)
-        fprintf(stderr, "%s: %s\n", relucl_status_name(status), relucl_context_error(ctx));
-    return status == RELUCL_OK;
-}
 
 /* ---- The cart-pole ----------------------------------------------------------------------- */
 
@@ -170,13 +164,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: policy-cartpole [device] [episodes >= %d]\n", BLOCKS);
         return 2;
     }
-    relucl_context *ctx = NULL;
-    char message[1024];
-    if (relucl_context_create_ex(device, &ctx, message, sizeof message) != RELUCL_OK) {
-        fprintf(stderr, "%s\n", message);
+    relucl_context *ctx = sample_open(device);
+    if (!ctx)
         return 1;
-    }
-    printf("device: %s\n", relucl_context_device_name(ctx));
     printf("policy 4-%d-relu-2-softmax, REINFORCE, Adam lr %g, gamma %g, %ld episodes\n", HIDDEN,
            (double)LR, GAMMA, episodes);
 

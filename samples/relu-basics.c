@@ -1,17 +1,11 @@
 /* ReLU and its derivative on a small array, on the default device: once into a new tensor,
  * once in place, and the gradient computed from the output alone (what an in-place forward
  * leaves behind). */
-#include <relucl.h>
+#include "sample.h"
 
 #include <stdio.h>
 
 #define N 8
-
-static int check(relucl_context *ctx, relucl_status status) {
-    if (status != RELUCL_OK)
-        fprintf(stderr, "%s: %s\n", relucl_status_name(status), relucl_context_error(ctx));
-    return status == RELUCL_OK;
-}
 
 static void print_row(const char *label, const float *v) {
     printf("%-22s", label);
@@ -21,14 +15,9 @@ static void print_row(const char *label, const float *v) {
 }
 
 int main(int argc, char **argv) {
-    relucl_context *ctx = NULL;
-    char message[1024];
-    if (relucl_context_create_ex(argc > 1 ? argv[1] : NULL, &ctx, message, sizeof message) !=
-        RELUCL_OK) {
-        fprintf(stderr, "%s\n", message);
+    relucl_context *ctx = sample_open(argc > 1 ? argv[1] : NULL);
+    if (!ctx)
         return 1;
-    }
-    printf("device: %s\n", relucl_context_device_name(ctx));
 
     const float x_host[N] = {-3.0f, -1.5f, -0.0f, 0.0f, 0.25f, 1.0f, 2.5f, 4.0f};
     const float ones[N] = {1, 1, 1, 1, 1, 1, 1, 1};

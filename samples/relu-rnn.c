@@ -5,7 +5,7 @@
  * of the loss computed by running the device forward again with one weight moved; entries
  * whose step moves some pre-activation across 0 (a ReLU kink) are skipped and counted.
  * Usage: relu-rnn [device] */
-#include <relucl.h>
+#include "sample.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,12 +15,6 @@
 #define IN 5
 #define HID 16
 #define STEP 1e-2f /* finite-difference step: float32 losses need a large one */
-
-static int check(relucl_context *ctx, relucl_status status) {
-    if (status != RELUCL_OK)
-        fprintf(stderr, "%s: %s\n", relucl_status_name(status), relucl_context_error(ctx));
-    return status == RELUCL_OK;
-}
 
 typedef struct rnn {
     relucl_tensor x;          /* (T, BATCH, IN) */
@@ -126,14 +120,9 @@ static double gradient_check(relucl_context *ctx, rnn *r, const relucl_tensor *w
 }
 
 int main(int argc, char **argv) {
-    relucl_context *ctx = NULL;
-    char message[1024];
-    if (relucl_context_create_ex(argc > 1 ? argv[1] : NULL, &ctx, message, sizeof message) !=
-        RELUCL_OK) {
-        fprintf(stderr, "%s\n", message);
+    relucl_context *ctx = sample_open(argc > 1 ? argv[1] : NULL);
+    if (!ctx)
         return 1;
-    }
-    printf("device: %s\n", relucl_context_device_name(ctx));
     printf("relu rnn: T %d, batch %d, input %d, hidden %d\n", T, BATCH, IN, HID);
 
     rnn r = {0}; /* every tensor released at the end, made or not */

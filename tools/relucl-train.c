@@ -10,6 +10,7 @@
 #include <relucl.h>
 
 #include "io/atomic_file.h"
+#include "tool.h"
 #include "train-diagnostics.h"
 
 #include <ctype.h>
@@ -86,28 +87,11 @@ static void usage(FILE *f) {
 
 static int parse_whole(const char *name, const char *text, unsigned long long lo,
                        unsigned long long hi, unsigned long long *out) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (!isdigit((unsigned char)text[0]) || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "relucl-train: --%s: '%s' is not a whole number from %llu to %llu\n", name,
-                text, lo, hi);
-        return 0;
-    }
-    *out = v;
-    return 1;
+    return tool_parse_whole("relucl-train", name, text, lo, hi, out);
 }
 
 static int parse_real(const char *name, const char *text, double lo, double hi, double *out) {
-    char *end = NULL;
-    double v = strtod(text, &end);
-    if (end == text || *end || !isfinite(v) || v < lo || v > hi) {
-        fprintf(stderr, "relucl-train: --%s: '%s' is not a number from %g to %g\n", name, text, lo,
-                hi);
-        return 0;
-    }
-    *out = v;
-    return 1;
+    return tool_parse_real("relucl-train", name, text, lo, hi, out);
 }
 
 static int set_option(options *o, const char *name, const char *v) {
@@ -210,12 +194,6 @@ static int check(relucl_context *ctx, relucl_status s, const char *what) {
     fprintf(stderr, "relucl-train: %s: %s: %s\n", what, relucl_status_name(s),
             relucl_context_error(ctx));
     return 0;
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int load_idx(const char *dir, const char *file, relucl_idx *out) {
@@ -357,9 +335,9 @@ static int show_progress(progress *p, relucl_context *ctx, size_t batches, size_
         return 1;
     if (!check(ctx, relucl_context_finish(ctx), "relucl_context_finish"))
         return 0;
-    if (now() - p->shown < p->interval)
+    if (tool_seconds() - p->shown < p->interval)
         return 1;
-    p->shown = now();
+    p->shown = tool_seconds();
     double rate = (double)done / (p->shown - p->start);
     if (p->tty) {
         char bar[31];
@@ -388,7 +366,7 @@ static int gather(trainer *t, const split *s, const relucl_tensor *index, size_t
 
 static int train_epoch(trainer *t, const options *o, size_t epoch, record *r) {
     size_t n = t->train.n;
-    progress p = {epoch + 1, (size_t)o->epochs, now(), now(), isatty(2) ? 0.1 : 10.0, isatty(2)};
+    progress p = {epoch + 1, (size_t)o->epochs, tool_seconds(), tool_seconds(), isatty(2) ? 0.1 : 10.0, isatty(2)};
     relucl_tensor x, y;
     int ok = check(t->ctx, relucl_shuffle(o->seed, epoch, n, t->perm), "relucl_shuffle");
     for (size_t i = 0; ok && i < n; i++)
@@ -401,7 +379,7 @@ static int train_epoch(trainer *t, const options *o, size_t epoch, record *r) {
              show_progress(&p, t->ctx, first / t->batch + 1, first + x.dims[0], n);
     ok = ok && check(t->ctx, relucl_net_take_metrics(t->net, &r->train_loss, &r->train_acc),
                      "relucl_net_take_metrics");
-    r->seconds = now() - p.start;
+    r->seconds = tool_seconds() - p.start;
     r->rate = (double)n / r->seconds;
     if (p.tty)
         fprintf(stderr, "\r%78s\r", "");

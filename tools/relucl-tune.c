@@ -17,7 +17,9 @@
  */
 #include <relucl.h>
 
+#include "blas/tuning_file.h"
 #include "io/atomic_file.h"
+#include "tool.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -62,12 +64,6 @@ static void usage(FILE *f) {
 }
 
 /* ---- Timing and data ------------------------------------------------------------------- */
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static uint64_t splitmix(uint64_t *state) {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
@@ -133,22 +129,22 @@ static relucl_status time_gemm(relucl_context *ctx, problem *p, double give_up, 
     relucl_status status = gemm(ctx, p);
     if (status == RELUCL_OK)
         status = relucl_context_finish(ctx);
-    double start = now();
+    double start = tool_seconds();
     if (status == RELUCL_OK && (status = gemm(ctx, p)) == RELUCL_OK)
         status = relucl_context_finish(ctx);
-    double best = now() - start;
+    double best = tool_seconds() - start;
     if (status != RELUCL_OK || (give_up > 0 && best > 3 * give_up)) {
         *out = best;
         return status;
     }
     size_t reps = best > 0.05 ? 1 : (size_t)(0.05 / (best > 1e-6 ? best : 1e-6)) + 1;
     for (int batch = 0; batch < 3 && status == RELUCL_OK; batch++) {
-        start = now();
+        start = tool_seconds();
         for (size_t r = 0; r < reps && status == RELUCL_OK; r++)
             status = gemm(ctx, p);
         if (status == RELUCL_OK)
             status = relucl_context_finish(ctx);
-        double t = (now() - start) / (double)reps;
+        double t = (tool_seconds() - start) / (double)reps;
         best = t < best ? t : best;
     }
     *out = best;
@@ -250,6 +246,31 @@ static void print_set(FILE *f, const param_set *set) {
 
 /* ---- The file: other kernels' sets are kept ------------------------------------------- */
 
+/* The sets of an existing file, gathered by the library's own reader (host/blas/tuning_file.c);
+ * kernels and names are kept as they are, the library checks them when it loads the file. */
+typedef struct file_sets {
+    param_set *sets;
+    size_t count;
+} file_sets;
+
+static int add_line(void *arg, const char *name, const char *value, char *why, size_t size) {
+    file_sets *fs = arg;
+    if (strcmp(name, "kernel") == 0) {
+        if (fs->count == MAX_SECTIONS)
+            return snprintf(why, size, "more than %d kernels", MAX_SECTIONS), 0;
+        memset(&fs->sets[fs->count], 0, sizeof fs->sets[0]);
+        snprintf(fs->sets[fs->count++].kernel, sizeof fs->sets[0].kernel, "%s", value);
+        return 1;
+    }
+    char *end = NULL;
+    unsigned long long v = strtoull(value, &end, 10);
+    if (fs->count == 0 || fs->sets[fs->count - 1].count == MAX_NAMES ||
+        !isdigit((unsigned char)value[0]) || *end)
+        return snprintf(why, size, "cannot keep %s %s", name, value), 0;
+    set_add(&fs->sets[fs->count - 1], name, (size_t)v);
+    return 1;
+}
+
 /* Reads the sets in an existing file. Returns 0 if it cannot be read as sets of
  * "NAME VALUE" lines (it is then replaced as a whole). */
 static int read_sets(const char *path, param_set *sets, size_t *count) {
@@ -257,29 +278,11 @@ static int read_sets(const char *path, param_set *sets, size_t *count) {
     *count = 0;
     if (!f)
         return errno == ENOENT;
-    char line[256], a[64], b[64], extra[2];
-    int ok = 1;
-    while (ok && fgets(line, sizeof line, f)) {
-        const char *p = line + strspn(line, " \t\r\n");
-        if (*p == '#' || *p == '\0')
-            continue;
-        unsigned long long v;
-        if (sscanf(p, "%63s %63s %1s", a, b, extra) != 2)
-            ok = 0;
-        else if (strcmp(a, "kernel") == 0) {
-            ok = *count < MAX_SECTIONS;
-            if (ok) {
-                memset(&sets[*count], 0, sizeof sets[0]);
-                snprintf(sets[(*count)++].kernel, sizeof sets[0].kernel, "%s", b);
-            }
-        } else {
-            ok = *count > 0 && sets[*count - 1].count < MAX_NAMES &&
-                 sscanf(b, "%llu", &v) == 1 && isdigit((unsigned char)b[0]);
-            if (ok)
-                set_add(&sets[*count - 1], a, (size_t)v);
-        }
-    }
+    file_sets fs = {sets, 0};
+    char why[256];
+    int lines = 0, ok = relucl__tuning_read(f, add_line, &fs, why, sizeof why, &lines);
     fclose(f);
+    *count = ok ? fs.count : 0;
     return ok;
 }
 
@@ -304,16 +307,7 @@ static int write_sets(const char *path, const param_set *sets, size_t count, con
 
 static int parse_whole(const char *name, const char *text, unsigned long long lo,
                        unsigned long long hi, unsigned long long *out) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (!isdigit((unsigned char)text[0]) || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "relucl-tune: --%s: '%s' is not a whole number from %llu to %llu\n",
-                name, text, lo, hi);
-        return 0;
-    }
-    *out = v;
-    return 1;
+    return tool_parse_whole("relucl-tune", name, text, lo, hi, out);
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -511,8 +505,8 @@ static void search(relucl_context *ctx, const options *o, problem *p, const floa
                    float *got, double to_beat, param_set *best, double *t_best, tally *n) {
     uint64_t rng = o->seed;
     param_set candidate;
-    double start = now();
-    while (n->tried < o->trials && now() - start < o->seconds) {
+    double start = tool_seconds();
+    while (n->tried < o->trials && tool_seconds() - start < o->seconds) {
         random_set(&rng, o->kernel, &candidate);
         if (apply(ctx, &candidate) != RELUCL_OK) {
             n->refused++; /* a combination the kernel cannot take: not a trial */
@@ -538,7 +532,7 @@ static void search(relucl_context *ctx, const options *o, problem *p, const floa
     }
     printf("  %llu sets timed in %.0f s (%llu more turned down by relucl, %llu failed in "
            "CLBlast, %llu gave a wrong result)\n",
-           n->tried, now() - start, n->refused, n->failed, n->wrong);
+           n->tried, tool_seconds() - start, n->refused, n->failed, n->wrong);
 }
 
 /* Step 4: the winner joins the other kernels' sets already in the file (those relucl still

@@ -2,17 +2,12 @@
 #include "train-diagnostics.h"
 
 #include "svg.h"
+#include "tool.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double seconds_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int ok(diagnostics *d, relucl_status s, const char *what) {
     if (s != RELUCL_OK)
@@ -54,7 +49,7 @@ void diag_free(diagnostics *d) {
 }
 
 int diag_after_step(diagnostics *d, size_t step, size_t sample_every) {
-    double start = seconds_now();
+    double start = tool_seconds();
     int sample = sample_every && step % sample_every == 0;
     for (int i = 0; i < d->layers; i++) {
         relucl_net_layer_info info;
@@ -71,7 +66,7 @@ int diag_after_step(diagnostics *d, size_t step, size_t sample_every) {
         }
     }
     d->samples += (size_t)sample;
-    d->seconds += seconds_now() - start;
+    d->seconds += tool_seconds() - start;
     return 0;
 }
 
@@ -84,7 +79,7 @@ static void warn_nonfinite(FILE *warn, size_t epoch, int layer, const char *what
 }
 
 int diag_end_epoch(diagnostics *d, size_t epoch, diag_row *rows, FILE *warn) {
-    double start = seconds_now();
+    double start = tool_seconds();
     for (int i = 0; i < d->layers; i++) {
         relucl_net_layer_info info;
         relucl_stats s;
@@ -120,7 +115,7 @@ int diag_end_epoch(diagnostics *d, size_t epoch, diag_row *rows, FILE *warn) {
         rows[i] = r;
     }
     d->samples = 0;
-    d->seconds += seconds_now() - start;
+    d->seconds += tool_seconds() - start;
     return 0;
 }
 

@@ -25,6 +25,7 @@
  * $RELUCL_GEMM_TUNING=off applies nothing, leaving CLBlast's own parameters (or those an
  * embedding program set itself). */
 #include "blas/blas.h"
+#include "blas/tuning_file.h"
 #include "io/checksum.h"
 
 #include <clblast_c.h>
@@ -273,26 +274,6 @@ static int user_path(relucl_context *ctx, char *path, size_t size) {
     return n > 0 && (size_t)n < size;
 }
 
-/* Splits a line into at most two words; 0 if there are more, or a word is too long. */
-static int split_line(char *line, char **first, char **second) {
-    char *words[2] = {NULL, NULL};
-    int n = 0;
-    for (char *p = line; *p;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            *p++ = '\0';
-        if (!*p)
-            break;
-        if (n == 2)
-            return 0;
-        words[n++] = p;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-            p++;
-    }
-    *first = words[0];
-    *second = words[1];
-    return 1;
-}
-
 static int parse_value(const char *text, size_t *out) {
     size_t v = 0;
     if (!text || !*text)
@@ -321,57 +302,55 @@ static int check_set(int kernel, const unsigned *seen, const size_t *values,
     return 1;
 }
 
+/* What the reader's callback needs while it fills sets[] from the file's lines. */
+typedef struct file_state {
+    const device_limits *lim;
+    tuning_set *sets;
+    unsigned seen[MAX_PARAMS];
+    int current; /* the kernel being read, -1 before the first "kernel" line */
+} file_state;
+
+static int read_line(void *arg, const char *name, const char *value, char *why, size_t size) {
+    file_state *st = arg;
+    if (strcmp(name, "kernel") == 0) {
+        if (st->current >= 0 &&
+            !check_set(st->current, st->seen, st->sets[st->current].values, st->lim, why, size))
+            return 0;
+        st->current = kernel_index(value);
+        if (st->current < 0)
+            return bad(why, size, "unknown kernel \"%s\"", value);
+        if (st->sets[st->current].present)
+            return bad(why, size, "kernel %s appears twice", value);
+        st->sets[st->current].present = 1;
+        memset(st->seen, 0, sizeof st->seen);
+        return 1;
+    }
+    if (st->current < 0)
+        return bad(why, size, "\"%s\" before any \"kernel\" line", name);
+    const kernel_info *k = &kernels[st->current];
+    int p = param_index(k, name);
+    if (p < 0)
+        return bad(why, size, "%s is not a parameter of %s", name, k->name);
+    if (st->seen[p]++)
+        return bad(why, size, "%s is given twice", name);
+    if (!parse_value(value, &st->sets[st->current].values[p]))
+        return bad(why, size, "%s: \"%s\" is not a number from 0 to %d", name, value, MAX_VALUE);
+    return 1;
+}
+
 /* Parses the file into sets[]; on a broken rule writes "line N: reason" into why and
  * returns 0. */
 static int parse_file(FILE *f, const device_limits *lim, tuning_set *sets, char *why,
                       size_t size) {
-    char line[256], reason[224];
-    unsigned seen[MAX_PARAMS] = {0};
-    int current = -1, number = 0;
-    while (fgets(line, sizeof line, f)) {
-        number++;
-        if (!strchr(line, '\n') && !feof(f))
-            return bad(why, size, "line %d is too long", number);
-        char *name, *value;
-        if (line[strspn(line, " \t\r\n")] == '#')
-            continue;
-        if (!split_line(line, &name, &value))
-            return bad(why, size, "line %d: expected \"NAME VALUE\"", number);
-        if (!name)
-            continue;
-        if (!value)
-            return bad(why, size, "line %d: %s has no value", number, name);
-        if (strcmp(name, "kernel") == 0) {
-            if (current >= 0 && !check_set(current, seen, sets[current].values, lim, reason,
-                                           sizeof reason))
-                return bad(why, size, "line %d: %s", number, reason);
-            current = kernel_index(value);
-            if (current < 0)
-                return bad(why, size, "line %d: unknown kernel \"%s\"", number, value);
-            if (sets[current].present)
-                return bad(why, size, "line %d: kernel %s appears twice", number, value);
-            sets[current].present = 1;
-            memset(seen, 0, sizeof seen);
-            continue;
-        }
-        if (current < 0)
-            return bad(why, size, "line %d: \"%s\" before any \"kernel\" line", number, name);
-        int p = param_index(&kernels[current], name);
-        if (p < 0)
-            return bad(why, size, "line %d: %s is not a parameter of %s", number, name,
-                       kernels[current].name);
-        if (seen[p]++)
-            return bad(why, size, "line %d: %s is given twice", number, name);
-        if (!parse_value(value, &sets[current].values[p]))
-            return bad(why, size, "line %d: %s: \"%s\" is not a number from 0 to %d", number,
-                       name, value, MAX_VALUE);
-    }
-    if (ferror(f))
-        return bad(why, size, "read error");
-    if (current < 0)
+    file_state st = {lim, sets, {0}, -1};
+    char reason[224];
+    int lines = 0;
+    if (!relucl__tuning_read(f, read_line, &st, why, size, &lines))
+        return 0;
+    if (st.current < 0)
         return bad(why, size, "no \"kernel\" line");
-    if (!check_set(current, seen, sets[current].values, lim, reason, sizeof reason))
-        return bad(why, size, "line %d: %s", number, reason);
+    if (!check_set(st.current, st.seen, sets[st.current].values, lim, reason, sizeof reason))
+        return bad(why, size, "line %d: %s", lines, reason);
     return 1;
 }
 
