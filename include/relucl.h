@@ -483,24 +483,33 @@ RELUCL_API relucl_status relucl_tensor_reshape(const relucl_tensor *t, int ndim,
 
 /* ---- Sequential networks ----------------------------------------------------------------- */
 
-/* A sequential model of dense layers and activations, with its parameters, gradients,
- * optimizer state and every activation buffer allocated once, for batches up to max_batch.
- * Owns its device memory; uses (does not own) its context, which must outlive it. */
+/* A sequential model of dense, convolution and pooling layers with their activations; its
+ * parameters, gradients, optimizer state and every activation buffer are allocated once, for
+ * batches up to max_batch. Owns its device memory; uses (does not own) its context, which must
+ * outlive it. Not thread-safe: one thread at a time per net (and per context). */
 typedef struct relucl_net relucl_net;
 
-/* spec: layer widths and activations, e.g. "784-256-relu-128-relu-10": a number after the
- * first is a dense layer of that many units; a word is the activation after the dense layer
- * before it: relu, leaky (slope 0.01) or leaky:A, elu or elu:A, relu6 or clipped:A, prelu
- * (one slope per unit, starting at 0.25). A preset name may stand for a spec: "mlp" is
- * "784-256-relu-128-relu-10". Weights get He-normal initialisation from seed (Xavier for a
- * layer with no activation after it), biases zero; the output layer has no activation (its
- * logits go to softmax cross-entropy). */
+/* spec: the input, then layers and activations separated by '-'. The input is a width ("784")
+ * or an image C x H x W ("1x28x28"). A number is a dense layer of that many units (an image
+ * before it is flattened). conv<K>[k<R>][p<P>][s<S>][d<D>] is a convolution of K filters
+ * R x R (default 3) with zero padding P (0), stride S (1) and dilation D (1);
+ * maxpool<k>[s<S>][p<P>] and avgpool<k>[s<S>][p<P>] pool k x k windows (stride k unless
+ * given); gap is global average pooling; flatten is accepted and does nothing. A word is the
+ * activation after the dense or conv layer before it: relu, leaky (slope 0.01) or leaky:A,
+ * elu or elu:A, relu6 or clipped:A, prelu or prelu:A (one slope per unit or channel, starting
+ * at A = 0.25), identity. A preset name may stand for a spec: mlp
+ * ("784-256-relu-128-relu-10"), mlp-leaky, mlp-elu, mlp-prelu, deep and cnn
+ * ("1x28x28-conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-128-relu-10").
+ * Weights get He-normal initialisation from seed (Xavier for a layer with no activation after
+ * it), biases zero; the last layer is dense with no activation (its logits go to softmax
+ * cross-entropy). A bad spec gives RELUCL_ERROR_INVALID_ARGUMENT naming the token. */
 RELUCL_API relucl_status relucl_net_create(relucl_context *ctx, const char *spec,
                                            size_t max_batch, unsigned long long seed,
                                            relucl_net **out);
 /* NULL does nothing. */
 RELUCL_API void relucl_net_destroy(relucl_net *net);
-/* The normalised spec ("784-256-relu-128-relu-10"), owned by net. */
+/* The normalised spec, every default written out ("conv32k3p1" becomes "conv32k3p1s1d1",
+ * "prelu" "prelu:0.25"), owned by net; relucl_net_create accepts it back. */
 RELUCL_API const char *relucl_net_spec(const relucl_net *net);
 RELUCL_API size_t relucl_net_inputs(const relucl_net *net);
 RELUCL_API size_t relucl_net_outputs(const relucl_net *net);
@@ -550,8 +559,9 @@ RELUCL_API int relucl_net_layer_count(const relucl_net *net);
 RELUCL_API relucl_status relucl_net_layer(relucl_net *net, int index, relucl_net_layer_info *out);
 
 /* Checkpoints: every parameter, the optimizer's kind, hyperparameters, state and step count,
- * in the binary format documented in host/checkpoint.c, with a checksum. Saving writes a
- * temporary file beside path and renames it over path, so a crash never leaves half a file.
+ * in the binary format documented in host/net/checkpoint.c, with a checksum. Saving writes a
+ * temporary file beside path, fsyncs it and renames it over path, so a crash never leaves
+ * half a file.
  * Loading checks everything (magic, version, spec, sizes, checksum) before it changes the net:
  * a corrupt or mismatched file gives RELUCL_ERROR_FORMAT and leaves the net as it was. */
 RELUCL_API relucl_status relucl_net_save(relucl_net *net, const char *path);
@@ -588,7 +598,7 @@ RELUCL_API relucl_status relucl_dead_units_update(relucl_context *ctx, const rel
 /* CLBlast's GEMM kernels take tuning parameters per device. Before a context's first GEMM,
  * relucl hands CLBlast a set for each of "Xgemm" (large GEMMs), "XgemmDirect" (small ones)
  * and "GemmRoutine" (the size between them): the user's file for this device if there is
- * one (written by relucl-tune; format in host/tune.c), else a set built into relucl for the
+ * one (written by relucl-tune; format in host/blas/tuning.c), else a set built into relucl for the
  * device (PoCL on AVX-512 CPUs), else CLBlast's own. A malformed file is ignored, never
  * failing a GEMM. $RELUCL_GEMM_TUNING=off applies nothing.
  * CLBlast keeps parameters per OpenCL device for the whole process, so they are shared by

@@ -28,7 +28,7 @@ static const unsigned kat[3][10] = {
      0x5001e420, 0x24126ea1},
 };
 
-/* ---- A host model of the element mapping documented in host/random.c --------------------- */
+/* ---- A host model of the element mapping documented in host/ops/random.c --------------------- */
 
 static void block_words(unsigned long long seed, unsigned long long stream, uint64_t block,
                         unsigned w[4]) {
@@ -565,7 +565,7 @@ static void test_shuffle_gives_a_permutation(void **state) {
 static void test_shuffle_is_deterministic_and_pinned(void **state) {
     (void)state;
     /* Pinned: relucl_shuffle promises the same order everywhere. These were also computed by
-     * an independent Python model of Philox and of the draw described in host/random.c. */
+     * an independent Python model of Philox and of the draw described in host/ops/random.c. */
     static const size_t pinned[10] = {0, 2, 4, 1, 6, 9, 5, 8, 7, 3};
     size_t a[10], b[10];
     assert_int_equal(relucl_shuffle(42, 0, 10, a), RELUCL_OK);

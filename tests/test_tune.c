@@ -1,4 +1,4 @@
-/* GEMM tuning (host/tune.c): the built-in set, the user's file, broken files and
+/* GEMM tuning (host/blas/tuning.c): the built-in set, the user's file, broken files and
  * relucl_gemm_set_tuning. Every test context is made from the shared context's queue, so the
  * support buffers serve them all and each one applies its tuning afresh at its first GEMM. */
 #include "support.h"

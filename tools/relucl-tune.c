@@ -235,7 +235,7 @@ static void random_set(uint64_t *rng, const char *kernel, param_set *set) {
     if (!direct && gemmk) {
         set->values[4] = set->values[5]; /* MDIMA = MDIMC */
         set->values[7] = set->values[8]; /* NDIMB = NDIMC */
-        set->values[9] = set->values[6]; /* NWG = MWG: relucl turns down others (host/tune.c) */
+        set->values[9] = set->values[6]; /* NWG = MWG: relucl turns down others (host/blas/tuning.c) */
     }
 }
 

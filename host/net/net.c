@@ -11,13 +11,6 @@ static relucl_tensor view(cl_mem buffer, size_t offset, size_t rows, size_t cols
     return t;
 }
 
-static relucl_status alloc(relucl_net *net, const char *fn, size_t count, cl_mem *out) {
-    cl_int err = CL_SUCCESS;
-    *out = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, (count ? count : 1) * sizeof(float),
-                          NULL, &err);
-    return err == CL_SUCCESS ? RELUCL_OK : relucl__fail_cl(net->ctx, fn, "clCreateBuffer", err);
-}
-
 /* The activation runs apart from its layer, and backward needs its input z, for PReLU
  * (the fused kernels take no slope in convolutions) and for a Leaky ReLU whose slope hides
  * the sign of z. */
@@ -46,67 +39,53 @@ static relucl_tensor batch_view(cl_mem buffer, size_t offset, size_t rows, const
     return t;
 }
 
+/* Places layer l's parameters (w, b, PReLU slope) at *p in params and grads, and its
+ * activations (y, dy, z when kept, argmax for max pooling) at *a in acts, moving both on.
+ * Before the buffers exist the same walk only counts. */
+static void place(relucl_net *net, net_layer *l, size_t *p, size_t *a) {
+    size_t nb = bias_count(l);
+    if (l->kind == NET_DENSE) {
+        l->w = view(net->params, *p, l->in[0], l->out[0]);
+        l->dw = view(net->grads, *p, l->in[0], l->out[0]);
+    } else if (l->kind == NET_CONV) {
+        relucl_tensor w = {net->params, *p, 4, {l->out[0], l->in[0], l->kernel, l->kernel}};
+        l->w = l->dw = w;
+        l->dw.buffer = net->grads;
+    }
+    *p += weight_count(l);
+    relucl_tensor *vectors[2][2] = {{&l->b, &l->db}, {&l->slope, &l->dslope}};
+    for (int i = 0; i < (l->act.kind == RELUCL_PRELU ? 2 : 1) && nb; i++) {
+        *vectors[i][0] = view(net->params, *p, nb, 0);
+        *vectors[i][1] = view(net->grads, *p, nb, 0);
+        *p += nb;
+    }
+    relucl_tensor *acts[4] = {&l->y, &l->dy, l->keeps_z ? &l->z : NULL,
+                              l->kind == NET_POOL && l->pool.kind == RELUCL_POOL_MAX ? &l->argmax
+                                                                                     : NULL};
+    for (int i = 0; i < 4; i++) {
+        if (!acts[i])
+            continue;
+        *acts[i] = batch_view(net->acts, *a, net->max_batch, l);
+        *a += net->max_batch * relucl__shape_count(l->out);
+    }
+}
+
 /* Lays every layer's tensors out in the big buffers and allocates them. */
 static relucl_status allocate(relucl_net *net, const char *fn) {
     size_t params = 0, acts = 0;
     for (int i = 0; i < net->layer_count; i++) {
-        net_layer *l = &net->layers[i];
-        l->keeps_z = keeps_z(l);
-        params += weight_count(l) + bias_count(l) * (l->act.kind == RELUCL_PRELU ? 2 : 1);
-        size_t per_batch = net->max_batch * relucl__shape_count(l->out);
-        acts += per_batch * (2 + (size_t)l->keeps_z +
-                             (size_t)(l->kind == NET_POOL && l->pool.kind == RELUCL_POOL_MAX));
+        net->layers[i].keeps_z = keeps_z(&net->layers[i]);
+        place(net, &net->layers[i], &params, &acts);
     }
     net->param_count = params;
-    relucl_status status = alloc(net, fn, params, &net->params);
-    if (status == RELUCL_OK)
-        status = alloc(net, fn, params, &net->grads);
-    if (status == RELUCL_OK)
-        status = alloc(net, fn, 2 * params, &net->state);
-    if (status == RELUCL_OK)
-        status = alloc(net, fn, acts, &net->acts);
-    if (status == RELUCL_OK)
-        status = alloc(net, fn, 2, &net->counters);
-    if (status != RELUCL_OK)
-        return status;
+    RELUCL__TRY(relucl__buffer_create(net->ctx, fn, "clCreateBuffer", params, &net->params));
+    RELUCL__TRY(relucl__buffer_create(net->ctx, fn, "clCreateBuffer", params, &net->grads));
+    RELUCL__TRY(relucl__buffer_create(net->ctx, fn, "clCreateBuffer", 2 * params, &net->state));
+    RELUCL__TRY(relucl__buffer_create(net->ctx, fn, "clCreateBuffer", acts, &net->acts));
+    RELUCL__TRY(relucl__buffer_create(net->ctx, fn, "clCreateBuffer", 2, &net->counters));
     size_t p = 0, a = 0;
-    for (int i = 0; i < net->layer_count; i++) {
-        net_layer *l = &net->layers[i];
-        size_t nw = weight_count(l), nb = bias_count(l);
-        if (l->kind == NET_DENSE) {
-            l->w = view(net->params, p, l->in[0], l->out[0]);
-            l->dw = view(net->grads, p, l->in[0], l->out[0]);
-        } else if (l->kind == NET_CONV) {
-            relucl_tensor w = {net->params, p, 4, {l->out[0], l->in[0], l->kernel, l->kernel}};
-            l->w = w;
-            l->dw = w;
-            l->dw.buffer = net->grads;
-        }
-        p += nw;
-        if (nb) {
-            l->b = view(net->params, p, nb, 0);
-            l->db = view(net->grads, p, nb, 0);
-            p += nb;
-        }
-        if (l->act.kind == RELUCL_PRELU) {
-            l->slope = view(net->params, p, nb, 0);
-            l->dslope = view(net->grads, p, nb, 0);
-            p += nb;
-        }
-        size_t per_batch = net->max_batch * relucl__shape_count(l->out);
-        l->y = batch_view(net->acts, a, net->max_batch, l);
-        a += per_batch;
-        l->dy = batch_view(net->acts, a, net->max_batch, l);
-        a += per_batch;
-        if (l->keeps_z) {
-            l->z = batch_view(net->acts, a, net->max_batch, l);
-            a += per_batch;
-        }
-        if (l->kind == NET_POOL && l->pool.kind == RELUCL_POOL_MAX) {
-            l->argmax = batch_view(net->acts, a, net->max_batch, l);
-            a += per_batch;
-        }
-    }
+    for (int i = 0; i < net->layer_count; i++)
+        place(net, &net->layers[i], &p, &a);
     net->all_params = view(net->params, 0, params, 0);
     net->all_grads = view(net->grads, 0, params, 0);
     net->moment1 = view(net->state, 0, params, 0);
@@ -127,7 +106,11 @@ static relucl_status initialise(relucl_net *net, unsigned long long seed) {
         size_t area = l->kind == NET_CONV ? l->kernel * l->kernel : 1;
         relucl_init w = {l->act.kind == RELUCL_IDENTITY ? RELUCL_INIT_XAVIER_NORMAL
                                                         : RELUCL_INIT_HE_NORMAL,
-                         0.0f, l->in[0] * area, l->out[0] * area, seed, (unsigned long long)i};
+                         0.0f,
+                         l->in[0] * area,
+                         l->out[0] * area,
+                         seed,
+                         (unsigned long long)i};
         status = relucl_init_tensor(ctx, &w, &l->w);
         if (status == RELUCL_OK)
             status = relucl_tensor_fill(ctx, &l->b, 0.0f);
@@ -135,7 +118,8 @@ static relucl_status initialise(relucl_net *net, unsigned long long seed) {
             status = relucl_tensor_fill(ctx, &l->slope, l->act.alpha);
     }
     if (status == RELUCL_OK)
-        status = relucl_tensor_fill(ctx, &(relucl_tensor){net->state, 0, 1, {2 * net->param_count, 1, 1, 1}}, 0.0f);
+        status = relucl_tensor_fill(
+            ctx, &(relucl_tensor){net->state, 0, 1, {2 * net->param_count, 1, 1, 1}}, 0.0f);
     if (status == RELUCL_OK)
         status = relucl_tensor_fill(ctx, &(relucl_tensor){net->counters, 0, 1, {2, 1, 1, 1}}, 0.0f);
     return status;
@@ -149,17 +133,17 @@ relucl_status relucl_net_create(relucl_context *ctx, const char *spec, size_t ma
         return status;
     if (!spec || !out)
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "%s is NULL",
-                           spec ? "out" : "spec");
+                            spec ? "out" : "spec");
     if (max_batch == 0 || max_batch > (1u << 24))
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                           "max_batch is %zu, must be 1..16777216", max_batch);
+                            "max_batch is %zu, must be 1..16777216", max_batch);
     relucl_net *net = calloc(1, sizeof *net);
     if (!net)
         return relucl__fail(ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn, "out of host memory");
     net->ctx = ctx;
     net->max_batch = max_batch;
-    net->opt = (relucl_optimizer){RELUCL_OPTIMIZER_SGD, {0.01f, 0.0f, 0.0f, 0},
-                                  {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    net->opt = (relucl_optimizer){
+        RELUCL_OPTIMIZER_SGD, {0.01f, 0.0f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
     status = relucl__net_parse(net, fn, spec);
     if (status == RELUCL_OK)
         status = allocate(net, fn);
@@ -206,8 +190,8 @@ relucl_status relucl_net_layer(relucl_net *net, int index, relucl_net_layer_info
     if (!out)
         return relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "out is NULL");
     if (index < 0 || index >= net->layer_count)
-        return relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                           "index %d is not in 0..%d", index, net->layer_count - 1);
+        return relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "index %d is not in 0..%d",
+                            index, net->layer_count - 1);
     const net_layer *l = &net->layers[index];
     static const char *const kinds[] = {"dense", "conv", "pool", "gap"};
     relucl_net_layer_info info = {kinds[l->kind], l->act, l->w, l->b, l->dw, l->db, l->y};
