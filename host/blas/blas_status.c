@@ -28,5 +28,5 @@ relucl_status relucl__blas_status(relucl_context *ctx, const char *fn, int code)
     if (code == CLBlastSuccess)
         return RELUCL_OK;
     return relucl__fail(ctx, RELUCL_ERROR_BLAS, fn, "CLBlast failed: %s (%d)",
-                       clblast_name((CLBlastStatusCode)code), code);
+                        clblast_name((CLBlastStatusCode)code), code);
 }

@@ -18,8 +18,8 @@ typedef struct gemm_shape {
     size_t m, n, k, batch, a_stride, b_stride;
 } gemm_shape;
 
-static relucl_status check_gemm(relucl_context *ctx, const char *fn, int ndim,
-                                relucl_transpose ta, relucl_transpose tb, float alpha, float beta,
+static relucl_status check_gemm(relucl_context *ctx, const char *fn, int ndim, relucl_transpose ta,
+                                relucl_transpose tb, float alpha, float beta,
                                 const relucl_tensor *a, const relucl_tensor *b,
                                 const relucl_tensor *c, gemm_shape *s) {
     size_t na, nb, nc;
@@ -41,17 +41,17 @@ static relucl_status check_gemm(relucl_context *ctx, const char *fn, int ndim,
     for (int i = 0; i < 3; i++)
         if (all[i]->ndim != ndim)
             return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn, "%s has ndim %d, expected %d",
-                               names[i], all[i]->ndim, ndim);
+                                names[i], all[i]->ndim, ndim);
     size_t am, ak, bk, bn;
     op_shape(a, ta, &am, &ak);
     op_shape(b, tb, &bk, &bn);
     if (ak != bk)
         return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,
-                           "op(a) is %zu x %zu but op(b) is %zu x %zu: inner sizes differ", am,
-                           ak, bk, bn);
+                            "op(a) is %zu x %zu but op(b) is %zu x %zu: inner sizes differ", am, ak,
+                            bk, bn);
     if (c->dims[ndim - 2] != am || c->dims[ndim - 1] != bn)
         return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn, "c is %zu x %zu, op(a) op(b) is %zu x %zu",
-                           c->dims[ndim - 2], c->dims[ndim - 1], am, bn);
+                            c->dims[ndim - 2], c->dims[ndim - 1], am, bn);
     s->m = am;
     s->n = bn;
     s->k = ak;
@@ -62,8 +62,8 @@ static relucl_status check_gemm(relucl_context *ctx, const char *fn, int ndim,
         for (int i = 0; i < 2; i++)
             if (all[i]->dims[0] != s->batch && all[i]->dims[0] != 1)
                 return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,
-                                   "%s has batch %zu, c has %zu (only 1 broadcasts)", names[i],
-                                   all[i]->dims[0], s->batch);
+                                    "%s has batch %zu, c has %zu (only 1 broadcasts)", names[i],
+                                    all[i]->dims[0], s->batch);
         if (a->dims[0] == 1)
             s->a_stride = 0;
         if (b->dims[0] == 1)
@@ -81,14 +81,14 @@ static relucl_status scale_c(relucl_context *ctx, const char *fn, const relucl_t
                              float beta) {
     if (beta == 0.0f)
         return relucl_tensor_fill(ctx, c, 0.0f);
-    return relucl__blas_status(ctx, fn,
-                               CLBlastSscal(relucl_tensor_count(c), beta, c->buffer, c->offset,
-                                            1, &ctx->queue, NULL));
+    return relucl__blas_status(
+        ctx, fn,
+        CLBlastSscal(relucl_tensor_count(c), beta, c->buffer, c->offset, 1, &ctx->queue, NULL));
 }
 
 relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl_transpose ta,
-                             relucl_transpose tb, float alpha, const relucl_tensor *a,
-                             const relucl_tensor *b, float beta, const relucl_tensor *c) {
+                           relucl_transpose tb, float alpha, const relucl_tensor *a,
+                           const relucl_tensor *b, float beta, const relucl_tensor *c) {
     gemm_shape s = {0, 0, 0, 0, 0, 0};
     relucl_status status = check_gemm(ctx, fn, ndim, ta, tb, alpha, beta, a, b, c, &s);
     if (status != RELUCL_OK || s.m == 0 || s.n == 0 || s.batch == 0)
@@ -105,9 +105,9 @@ relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl
                             c->buffer, c->offset, ldc, &ctx->queue, NULL);
     else
         code = CLBlastSgemmStridedBatched(
-            CLBlastLayoutRowMajor, to_clblast(ta), to_clblast(tb), s.m, s.n, s.k, alpha,
-            a->buffer, a->offset, lda, s.a_stride, b->buffer, b->offset, ldb, s.b_stride, beta,
-            c->buffer, c->offset, ldc, s.m * s.n, s.batch, &ctx->queue, NULL);
+            CLBlastLayoutRowMajor, to_clblast(ta), to_clblast(tb), s.m, s.n, s.k, alpha, a->buffer,
+            a->offset, lda, s.a_stride, b->buffer, b->offset, ldb, s.b_stride, beta, c->buffer,
+            c->offset, ldc, s.m * s.n, s.batch, &ctx->queue, NULL);
     return relucl__blas_status(ctx, fn, code);
 }
 

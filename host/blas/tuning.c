@@ -40,8 +40,8 @@
 #define PATH_SIZE 1024
 
 typedef struct device_limits {
-    size_t work_group;   /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
-    cl_ulong local_mem;  /* CL_DEVICE_LOCAL_MEM_SIZE, bytes */
+    size_t work_group;  /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    cl_ulong local_mem; /* CL_DEVICE_LOCAL_MEM_SIZE, bytes */
 } device_limits;
 
 /* Writes a reason (truncated to size) into why; returns 0 so checks can return it. */
@@ -58,10 +58,10 @@ static int bad(char *why, size_t size, const char *format, ...) {
     return 0;
 }
 
-#define NEED(cond, ...)                                                                        \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            return bad(why, size, __VA_ARGS__);                                                \
+#define NEED(cond, ...)                                                                            \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return bad(why, size, __VA_ARGS__);                                                    \
     } while (0)
 
 static int multiple(size_t a, size_t b) { return b != 0 && a % b == 0; }
@@ -79,18 +79,14 @@ static int check_xgemm(const size_t *v, const device_limits *lim, char *why, siz
     NEED(flag(v[GEMMK]) && flag(v[SA]) && flag(v[SB]) && flag(v[STRM]) && flag(v[STRN]),
          "GEMMK, SA, SB, STRM and STRN must be 0 or 1");
     NEED(vector_width(v[VWM]) && vector_width(v[VWN]), "VWM and VWN must be 1, 2, 4, 8 or 16");
-    NEED(v[KREG] && v[KWG] && v[KWI] && v[MDIMA] && v[MDIMC] && v[MWG] && v[NDIMB] &&
-             v[NDIMC] && v[NWG],
+    NEED(v[KREG] && v[KWG] && v[KWI] && v[MDIMA] && v[MDIMC] && v[MWG] && v[NDIMB] && v[NDIMC] &&
+             v[NWG],
          "KREG, KWG, KWI, MDIMA, MDIMC, MWG, NDIMB, NDIMC and NWG must be at least 1");
     NEED(multiple(v[KWG], v[KWI]), "KWG (%zu) is not a multiple of KWI (%zu)", v[KWG], v[KWI]);
-    NEED(multiple(v[MWG], v[MDIMC] * v[VWM]), "MWG (%zu) is not a multiple of MDIMC * VWM",
-         v[MWG]);
-    NEED(multiple(v[NWG], v[NDIMC] * v[VWN]), "NWG (%zu) is not a multiple of NDIMC * VWN",
-         v[NWG]);
-    NEED(multiple(v[MWG], v[MDIMA] * v[VWM]), "MWG (%zu) is not a multiple of MDIMA * VWM",
-         v[MWG]);
-    NEED(multiple(v[NWG], v[NDIMB] * v[VWN]), "NWG (%zu) is not a multiple of NDIMB * VWN",
-         v[NWG]);
+    NEED(multiple(v[MWG], v[MDIMC] * v[VWM]), "MWG (%zu) is not a multiple of MDIMC * VWM", v[MWG]);
+    NEED(multiple(v[NWG], v[NDIMC] * v[VWN]), "NWG (%zu) is not a multiple of NDIMC * VWN", v[NWG]);
+    NEED(multiple(v[MWG], v[MDIMA] * v[VWM]), "MWG (%zu) is not a multiple of MDIMA * VWM", v[MWG]);
+    NEED(multiple(v[NWG], v[NDIMB] * v[VWN]), "NWG (%zu) is not a multiple of NDIMB * VWN", v[NWG]);
     size_t threads = v[MDIMC] * v[NDIMC];
     if (v[GEMMK] == 0) {
         NEED(multiple(threads, v[MDIMA]) && multiple(v[KWG], threads / v[MDIMA]),
@@ -135,10 +131,10 @@ static int check_direct(const size_t *v, const device_limits *lim, char *why, si
          "WGD (%zu) is not a multiple of MDIMCD * NDIMCD / MDIMAD", v[WGD]);
     NEED(multiple(threads, v[NDIMBD]) && multiple(v[WGD], threads / v[NDIMBD]),
          "WGD (%zu) is not a multiple of MDIMCD * NDIMCD / NDIMBD", v[WGD]);
-    NEED(threads <= lim->work_group,
-         "MDIMCD * NDIMCD (%zu) exceeds the device's work-group size", threads);
-    cl_ulong local = sizeof(float) * (cl_ulong)(v[WGD] * (v[WGD] + v[PADA]) +
-                                                v[WGD] * (v[WGD] + v[PADB]));
+    NEED(threads <= lim->work_group, "MDIMCD * NDIMCD (%zu) exceeds the device's work-group size",
+         threads);
+    cl_ulong local =
+        sizeof(float) * (cl_ulong)(v[WGD] * (v[WGD] + v[PADA]) + v[WGD] * (v[WGD] + v[PADB]));
     NEED(local <= lim->local_mem, "the tiles need %llu bytes of local memory, the device has %llu",
          (unsigned long long)local, (unsigned long long)lim->local_mem);
     return 1;
@@ -212,7 +208,9 @@ typedef struct builtin_set {
 } builtin_set;
 
 static const builtin_set builtin[] = {
-    {"Portable Computing Language", "skylake-avx512", XGEMM,
+    {"Portable Computing Language",
+     "skylake-avx512",
+     XGEMM,
      /* GEMMK KREG KWG KWI MDIMA MDIMC MWG NDIMB NDIMC NWG SA SB STRM STRN VWM VWN */
      {0, 1, 16, 2, 16, 8, 128, 32, 16, 128, 0, 0, 1, 1, 8, 4}},
     {"Portable Computing Language", "skylake-avx512", GEMM_ROUTINE, {72}},
@@ -269,8 +267,8 @@ static int user_path(relucl_context *ctx, char *path, size_t size) {
     char dir[PATH_SIZE - 64];
     if (!relucl__cache_dir(dir, sizeof dir))
         return 0;
-    int n = snprintf(path, size, "%s/clblast-%016llx.txt", dir,
-                     (unsigned long long)device_key(ctx));
+    int n =
+        snprintf(path, size, "%s/clblast-%016llx.txt", dir, (unsigned long long)device_key(ctx));
     return n > 0 && (size_t)n < size;
 }
 
@@ -340,8 +338,7 @@ static int read_line(void *arg, const char *name, const char *value, char *why, 
 
 /* Parses the file into sets[]; on a broken rule writes "line N: reason" into why and
  * returns 0. */
-static int parse_file(FILE *f, const device_limits *lim, tuning_set *sets, char *why,
-                      size_t size) {
+static int parse_file(FILE *f, const device_limits *lim, tuning_set *sets, char *why, size_t size) {
     file_state st = {lim, sets, {0}, -1};
     char reason[224];
     int lines = 0;
@@ -381,8 +378,8 @@ static CLBlastStatusCode override(relucl_context *ctx, const char *kernel, size_
         return CLBlastInvalidOverrideKernel;
     for (size_t i = 0; i < count; i++)
         name_list[i] = names[i];
-    return CLBlastOverrideParameters(ctx->device, kernel, CLBlastPrecisionSingle, count,
-                                     name_list, values);
+    return CLBlastOverrideParameters(ctx->device, kernel, CLBlastPrecisionSingle, count, name_list,
+                                     values);
 }
 
 relucl_status relucl__tuning_apply(relucl_context *ctx, const char *fn) {
@@ -400,8 +397,8 @@ relucl_status relucl__tuning_apply(relucl_context *ctx, const char *fn) {
     for (int k = 0; k < KERNEL_COUNT; k++) {
         const kernel_info *info = &kernels[k];
         if (user[k].present) {
-            CLBlastStatusCode code = override(ctx, info->name, info->count, info->params,
-                                              user[k].values);
+            CLBlastStatusCode code =
+                override(ctx, info->name, info->count, info->params, user[k].values);
             if (code == CLBlastSuccess) {
                 ctx->tuning_user++;
                 continue;
@@ -431,12 +428,12 @@ relucl_status relucl_gemm_tuning_path(relucl_context *ctx, char *path, size_t si
     char full[PATH_SIZE];
     if (!user_path(ctx, full, sizeof full))
         return relucl__fail(ctx, RELUCL_ERROR_IO, fn,
-                           "no cache directory ($RELUCL_CACHE_DIR is empty, or neither "
-                           "$XDG_CACHE_HOME nor $HOME is set, or the path is too long)");
+                            "no cache directory ($RELUCL_CACHE_DIR is empty, or neither "
+                            "$XDG_CACHE_HOME nor $HOME is set, or the path is too long)");
     if (strlen(full) >= size)
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                           "size: %zu bytes cannot hold the %zu-byte path and its NUL", size,
-                           strlen(full));
+                            "size: %zu bytes cannot hold the %zu-byte path and its NUL", size,
+                            strlen(full));
     memcpy(path, full, strlen(full) + 1);
     return RELUCL_OK;
 }
@@ -450,20 +447,20 @@ static relucl_status check_known(relucl_context *ctx, const char *fn, int kernel
         int p = param_index(k, names[i]);
         if (p < 0)
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "names[%zu]: %s is not a parameter of %s", i, names[i], k->name);
+                                "names[%zu]: %s is not a parameter of %s", i, names[i], k->name);
         if (seen[p]++)
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "names[%zu]: %s is given twice", i, names[i]);
+                                "names[%zu]: %s is given twice", i, names[i]);
         if (values[i] > MAX_VALUE)
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "values[%zu]: %s is %zu, more than %d", i, names[i], values[i],
-                               MAX_VALUE);
+                                "values[%zu]: %s is %zu, more than %d", i, names[i], values[i],
+                                MAX_VALUE);
         ordered[p] = values[i];
     }
     for (size_t i = 0; i < k->count; i++)
         if (!seen[i])
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "names: %s is missing",
-                               k->params[i]);
+                                k->params[i]);
     device_limits lim = limits_of(ctx);
     char why[192];
     if (!k->check(ordered, &lim, why, sizeof why))
@@ -496,9 +493,8 @@ relucl_status relucl_gemm_set_tuning(relucl_context *ctx, const char *kernel, si
     if ((status = relucl__tuning_apply(ctx, fn)) != RELUCL_OK)
         return status;
     CLBlastStatusCode code =
-        known >= 0
-            ? override(ctx, kernel, kernels[known].count, kernels[known].params, ordered)
-            : CLBlastOverrideParameters(ctx->device, kernel, CLBlastPrecisionSingle, count,
-                                        names, values);
+        known >= 0 ? override(ctx, kernel, kernels[known].count, kernels[known].params, ordered)
+                   : CLBlastOverrideParameters(ctx->device, kernel, CLBlastPrecisionSingle, count,
+                                               names, values);
     return relucl__blas_status(ctx, fn, code);
 }

@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 /* Called for each "NAME VALUE" line in order; returns 0 to stop, after writing why. */
-typedef int (*relucl__tuning_line_fn)(void *state, const char *name, const char *value,
-                                      char *why, size_t size);
+typedef int (*relucl__tuning_line_fn)(void *state, const char *name, const char *value, char *why,
+                                      size_t size);
 
 /* Reads f: blank lines and '#' comments are skipped, every other line must be two words and at
  * most 255 characters. Returns 1, or 0 with "line N: reason" in why (N is 1-based). *lines gets

@@ -3,8 +3,8 @@
 #ifndef RELUCL_CORE_H
 #define RELUCL_CORE_H
 
+#include "constants.h" /* kernels/constants.h: numbers shared with the kernels */
 #include "relucl.h"
-#include "constants.h"       /* kernels/constants.h: numbers shared with the kernels */
 #include "relucl_programs.h" /* RELUCL_PROGRAM_<NAME>, generated from kernels/programs.cmake */
 
 #include <stdint.h>

@@ -26,7 +26,7 @@
 
 #define IDX_MAGIC_UBYTE 0x08
 #define IDX_MAX_BYTES ((uint64_t)1 << 32)
-#define IDX_CHUNK ((size_t)1 << 24)      /* gzread takes an unsigned length and returns int */
+#define IDX_CHUNK ((size_t)1 << 24)       /* gzread takes an unsigned length and returns int */
 #define IDX_FIRST_ALLOC ((size_t)1 << 20) /* the body buffer starts here and doubles */
 
 typedef struct idx_reader {
@@ -115,8 +115,8 @@ static relucl_status read_dims(const idx_reader *r, int type, int ndim, relucl_i
         idx->dims[i] = 1;
     for (int i = 0; i < ndim; i++) {
         const unsigned char *p = raw + 4 * i;
-        idx->dims[i] = (size_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-                                (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+        idx->dims[i] = (size_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+                                (uint32_t)p[3]);
     }
     idx->ndim = ndim;
     return RELUCL_OK;
@@ -155,8 +155,10 @@ static relucl_status read_header(const idx_reader *r, relucl_idx *idx, size_t *c
             for (int j = 0, used = 0; j < idx->ndim && used >= 0 && used < 64; j++)
                 used += snprintf(dims + used, sizeof dims - (size_t)used, j ? " x %zu" : "%zu",
                                  idx->dims[j]);
-            return idx_fail(r, RELUCL_ERROR_FORMAT, "dimensions %s declare more than the "
-                            "%llu-byte limit", dims, (unsigned long long)limit);
+            return idx_fail(r, RELUCL_ERROR_FORMAT,
+                            "dimensions %s declare more than the "
+                            "%llu-byte limit",
+                            dims, (unsigned long long)limit);
         }
         total *= idx->dims[i];
     }

@@ -17,7 +17,7 @@ static relucl_status choose_algo(relucl_context *ctx, const char *fn, relucl_con
                                  const relucl__conv_geom *g, relucl_conv_algo *out) {
     if (algo != RELUCL_CONV_AUTO && algo != RELUCL_CONV_NAIVE && algo != RELUCL_CONV_GEMM)
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                           "algo is %d, not a relucl_conv_algo", (int)algo);
+                            "algo is %d, not a relucl_conv_algo", (int)algo);
     size_t col = relucl__conv_scratch_floats(g), limit = relucl__conv_workspace_limit(ctx);
     int fits = col <= limit / sizeof(float);
     size_t taps = g->r * g->s; /* cg * taps >= 16, without overflow */
@@ -27,12 +27,12 @@ static relucl_status choose_algo(relucl_context *ctx, const char *fn, relucl_con
     if (algo == RELUCL_CONV_GEMM && !fits) {
         if (col == SIZE_MAX)
             return relucl__fail(ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn,
-                               "workspace: one image's scratch overflows size_t");
+                                "workspace: one image's scratch overflows size_t");
         return relucl__fail(ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn,
-                           "workspace: one image needs %zu bytes of scratch, more than "
-                           "the workspace limit of %zu bytes (relucl_context_set_workspace_limit; "
-                           "the device's largest allocation caps it too)",
-                           col * sizeof(float), limit);
+                            "workspace: one image needs %zu bytes of scratch, more than "
+                            "the workspace limit of %zu bytes (relucl_context_set_workspace_limit; "
+                            "the device's largest allocation caps it too)",
+                            col * sizeof(float), limit);
     }
     *out = algo;
     return RELUCL_OK;
@@ -83,8 +83,7 @@ relucl_status relucl_conv2d_forward(relucl_context *ctx, const relucl_conv2d *co
     cl_int16 geo = relucl__conv_pack(&g);
     return RELUCL__CONV_LAUNCH(ctx, fn, "conv_forward_naive", 3, global, RELUCL__TENSOR(x),
                                RELUCL__TENSOR(w), RELUCL__TENSOR_OR(b, NULL),
-                               RELUCL__INT(b != NULL), RELUCL__TENSOR(y),
-                               RELUCL__ARG(geo),
+                               RELUCL__INT(b != NULL), RELUCL__TENSOR(y), RELUCL__ARG(geo),
                                RELUCL__INT(act.kind), RELUCL__FLOAT(act.alpha));
 }
 
@@ -106,9 +105,8 @@ relucl_status relucl_conv2d_backward_data(relucl_context *ctx, const relucl_conv
         return relucl__conv_gemm_backward_data(ctx, fn, &g, dy, w, dx);
     const size_t global[3] = {g.w, g.h, g.n * g.c};
     cl_int16 geo = relucl__conv_pack(&g);
-    return RELUCL__CONV_LAUNCH(ctx, fn, "conv_backward_data_naive", 3, global,
-                               RELUCL__TENSOR(dy), RELUCL__TENSOR(w), RELUCL__TENSOR(dx),
-                               RELUCL__ARG(geo));
+    return RELUCL__CONV_LAUNCH(ctx, fn, "conv_backward_data_naive", 3, global, RELUCL__TENSOR(dy),
+                               RELUCL__TENSOR(w), RELUCL__TENSOR(dx), RELUCL__ARG(geo));
 }
 
 static relucl_status naive_backward_filter(relucl_context *ctx, const char *fn,
@@ -117,10 +115,9 @@ static relucl_status naive_backward_filter(relucl_context *ctx, const char *fn,
                                            int accumulate) {
     const size_t global[3] = {g->s, g->r, g->k * g->cg};
     cl_int16 geo = relucl__conv_pack(g);
-    return RELUCL__CONV_LAUNCH(ctx, fn, "conv_backward_filter_naive", 3, global,
-                               RELUCL__TENSOR(x), RELUCL__TENSOR(dy), RELUCL__TENSOR(dw),
-                               RELUCL__ULONG(g->n), RELUCL__INT(accumulate != 0),
-                               RELUCL__ARG(geo));
+    return RELUCL__CONV_LAUNCH(ctx, fn, "conv_backward_filter_naive", 3, global, RELUCL__TENSOR(x),
+                               RELUCL__TENSOR(dy), RELUCL__TENSOR(dw), RELUCL__ULONG(g->n),
+                               RELUCL__INT(accumulate != 0), RELUCL__ARG(geo));
 }
 
 relucl_status relucl_conv2d_backward_filter(relucl_context *ctx, const relucl_conv2d *conv,
@@ -141,7 +138,8 @@ relucl_status relucl_conv2d_backward_filter(relucl_context *ctx, const relucl_co
     RELUCL__TRY(choose_algo(ctx, fn, algo, &g, &algo));
     if (db && g.k > 0) { /* the bias kernel exists before anything is enqueued */
         cl_kernel unused;
-        RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_CONV, "conv_backward_bias", &unused));
+        RELUCL__TRY(
+            relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_CONV, "conv_backward_bias", &unused));
     }
     /* dw first: the GEMM path allocates its workspace before it enqueues anything. */
     if (relucl_tensor_count(dw) > 0)
@@ -153,8 +151,7 @@ relucl_status relucl_conv2d_backward_filter(relucl_context *ctx, const relucl_co
     cl_int16 geo = relucl__conv_pack(&g);
     /* db = the sums of dy per output channel, in a fixed order; for both algorithms. */
     return RELUCL__CONV_LAUNCH(ctx, fn, "conv_backward_bias", 1, &g.k, RELUCL__TENSOR(dy),
-                               RELUCL__TENSOR(db), RELUCL__ULONG(g.n),
-                               RELUCL__INT(accumulate != 0),
+                               RELUCL__TENSOR(db), RELUCL__ULONG(g.n), RELUCL__INT(accumulate != 0),
                                RELUCL__ARG(geo));
 }
 

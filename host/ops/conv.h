@@ -52,13 +52,13 @@ relucl_status relucl__conv_gemm_backward_data(relucl_context *ctx, const char *f
                                               const relucl__conv_geom *g, const relucl_tensor *dy,
                                               const relucl_tensor *w, const relucl_tensor *dx);
 relucl_status relucl__conv_gemm_backward_filter(relucl_context *ctx, const char *fn,
-                                                const relucl__conv_geom *g,
-                                                const relucl_tensor *x, const relucl_tensor *dy,
-                                                const relucl_tensor *dw, int accumulate);
+                                                const relucl__conv_geom *g, const relucl_tensor *x,
+                                                const relucl_tensor *dy, const relucl_tensor *dw,
+                                                int accumulate);
 
 /* A convolution kernel over 1 to 3 dims of work-items (relucl__range_shaped groups). */
-#define RELUCL__CONV_LAUNCH(ctx, fn, kernel, dims, global, ...)                                \
-    RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_CONV, kernel,                                      \
-                   relucl__range_shaped(ctx, dims, global), __VA_ARGS__)
+#define RELUCL__CONV_LAUNCH(ctx, fn, kernel, dims, global, ...)                                    \
+    RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_CONV, kernel, relucl__range_shaped(ctx, dims, global),  \
+                   __VA_ARGS__)
 
 #endif /* RELUCL_OPS_CONV_H */

@@ -49,8 +49,7 @@ static relucl_status plan(relucl_context *ctx, const char *fn, const relucl__con
     return reserve(ctx, fn, pl->chunk * relucl__conv_scratch_floats(g) * sizeof(float));
 }
 
-static relucl_tensor view(cl_mem buffer, size_t offset, size_t batch, size_t rows,
-                          size_t cols) {
+static relucl_tensor view(cl_mem buffer, size_t offset, size_t batch, size_t rows, size_t cols) {
     relucl_tensor t = {buffer, offset, 3, {batch, rows, cols, 1}};
     return t;
 }
@@ -59,16 +58,16 @@ static relucl_tensor view(cl_mem buffer, size_t offset, size_t batch, size_t row
  * GEMM per group rather than a batched one, so convolutions use the CLBlast kernels the dense
  * layers have already built (on PoCL each CLBlast routine's first build takes tens of seconds). */
 static relucl_status group_gemm(relucl_context *ctx, const char *fn, relucl_transpose ta,
-                                relucl_transpose tb, const relucl_tensor *a,
-                                const relucl_tensor *b, float beta, const relucl_tensor *c) {
+                                relucl_transpose tb, const relucl_tensor *a, const relucl_tensor *b,
+                                float beta, const relucl_tensor *c) {
     const relucl_tensor *all[3] = {a, b, c};
     relucl_tensor one[3];
     relucl_status status = RELUCL_OK;
     for (size_t g = 0; g < a->dims[0] && status == RELUCL_OK; g++) {
         for (int i = 0; i < 3; i++) {
             size_t rows = all[i]->dims[1], cols = all[i]->dims[2];
-            one[i] = (relucl_tensor){all[i]->buffer, all[i]->offset + g * rows * cols, 2,
-                                     {rows, cols, 1, 1}};
+            one[i] = (relucl_tensor){
+                all[i]->buffer, all[i]->offset + g * rows * cols, 2, {rows, cols, 1, 1}};
         }
         status = relucl__gemm(ctx, fn, 2, ta, tb, 1.0f, &one[0], &one[1], beta, &one[2]);
     }
@@ -80,8 +79,7 @@ static relucl_status get_kernels(relucl_context *ctx, const char *fn, const char
                                  const char *second) {
     cl_kernel unused;
     RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_CONV, first, &unused));
-    return second ? relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_CONV, second, &unused)
-                  : RELUCL_OK;
+    return second ? relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_CONV, second, &unused) : RELUCL_OK;
 }
 
 /* The columns of images [n0, n0 + count) into the workspace, with the layout of conv_im2col. */
@@ -123,10 +121,10 @@ static relucl_status bias_act(relucl_context *ctx, const char *fn, const relucl_
                                RELUCL__FLOAT(act.alpha));
 }
 
-relucl_status relucl__conv_gemm_forward(relucl_context *ctx, const char *fn, const relucl__conv_geom *g,
-                                relucl_activation act, const relucl_tensor *x,
-                                const relucl_tensor *w, const relucl_tensor *b,
-                                const relucl_tensor *y) {
+relucl_status relucl__conv_gemm_forward(relucl_context *ctx, const char *fn,
+                                        const relucl__conv_geom *g, relucl_activation act,
+                                        const relucl_tensor *x, const relucl_tensor *w,
+                                        const relucl_tensor *b, const relucl_tensor *y) {
     conv_plan pl;
     RELUCL__TRY(get_kernels(ctx, fn, "conv_im2col", "conv_bias_act"));
     RELUCL__TRY(plan(ctx, fn, g, &pl));
@@ -166,9 +164,9 @@ static relucl_status col2im(relucl_context *ctx, const char *fn, const relucl__c
                                RELUCL__ULONG(dxo), RELUCL__ARG(geo));
 }
 
-relucl_status relucl__conv_gemm_backward_data(relucl_context *ctx, const char *fn, const relucl__conv_geom *g,
-                                      const relucl_tensor *dy, const relucl_tensor *w,
-                                      const relucl_tensor *dx) {
+relucl_status relucl__conv_gemm_backward_data(relucl_context *ctx, const char *fn,
+                                              const relucl__conv_geom *g, const relucl_tensor *dy,
+                                              const relucl_tensor *w, const relucl_tensor *dx) {
     conv_plan pl;
     RELUCL__TRY(get_kernels(ctx, fn, "conv_gather_dy", "conv_col2im"));
     RELUCL__TRY(plan(ctx, fn, g, &pl));
@@ -187,9 +185,10 @@ relucl_status relucl__conv_gemm_backward_data(relucl_context *ctx, const char *f
     return status;
 }
 
-relucl_status relucl__conv_gemm_backward_filter(relucl_context *ctx, const char *fn, const relucl__conv_geom *g,
-                                        const relucl_tensor *x, const relucl_tensor *dy,
-                                        const relucl_tensor *dw, int accumulate) {
+relucl_status relucl__conv_gemm_backward_filter(relucl_context *ctx, const char *fn,
+                                                const relucl__conv_geom *g, const relucl_tensor *x,
+                                                const relucl_tensor *dy, const relucl_tensor *dw,
+                                                int accumulate) {
     if (g->n == 0) /* no images: the gradient is zero */
         return accumulate ? RELUCL_OK : relucl_tensor_fill(ctx, dw, 0.0f);
     conv_plan pl;
@@ -203,10 +202,9 @@ relucl_status relucl__conv_gemm_backward_filter(relucl_context *ctx, const char 
         status = im2col(ctx, fn, g, &pl, x, n0, count, 0);
         for (size_t i = 0; i < count && status == RELUCL_OK; i++) {
             size_t n = n0 + i;
-            relucl_tensor a = view(dy->buffer, dy->offset + n * pl.out, g->groups, g->kg,
-                                   pl.plane),
-                          b = view(ctx->workspace, i * pl.taps * pl.plane, g->groups,
-                                   pl.group_taps, pl.plane);
+            relucl_tensor a = view(dy->buffer, dy->offset + n * pl.out, g->groups, g->kg, pl.plane),
+                          b = view(ctx->workspace, i * pl.taps * pl.plane, g->groups, pl.group_taps,
+                                   pl.plane);
             float beta = (accumulate || n > 0) ? 1.0f : 0.0f;
             status = group_gemm(ctx, fn, RELUCL_NO_TRANS, RELUCL_TRANS, &a, &b, beta, &c);
         }

@@ -38,9 +38,8 @@ relucl_status relucl_gather_rows(relucl_context *ctx, const relucl_tensor *src,
     relucl_tensor index_rows = *index;
     index_rows.offset += first;
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_DATA, "gather_rows",
-                          relucl__range_2d(cols, rows, cols >= 64 ? 64 : 1, 1),
-                          RELUCL__TENSOR(src), RELUCL__ULONG(src_rows), RELUCL__ULONG(cols),
-                          RELUCL__TENSOR(&index_rows), RELUCL__TENSOR(dst), RELUCL__ULONG(rows),
-                          RELUCL__INT(src_labels != NULL), RELUCL__TENSOR_OR(src_labels, NULL),
-                          RELUCL__TENSOR_OR(dst_labels, NULL));
+                          relucl__range_2d(cols, rows, cols >= 64 ? 64 : 1, 1), RELUCL__TENSOR(src),
+                          RELUCL__ULONG(src_rows), RELUCL__ULONG(cols), RELUCL__TENSOR(&index_rows),
+                          RELUCL__TENSOR(dst), RELUCL__ULONG(rows), RELUCL__INT(src_labels != NULL),
+                          RELUCL__TENSOR_OR(src_labels, NULL), RELUCL__TENSOR_OR(dst_labels, NULL));
 }

@@ -92,14 +92,12 @@ relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_dense *laye
     RELUCL__TRY(
         relucl__gemm(ctx, fn, 2, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, x, layer->w, 0.0f, pre));
     int keep_z = z != NULL && !(z->buffer == y->buffer && z->offset == y->offset);
-    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_DENSE, "dense_bias_act",
-                          relucl__range_1d(ctx, s.batch * s.out, 0), RELUCL__TENSOR(pre),
-                          RELUCL__TENSOR_OR(layer->b, NULL), RELUCL__INT(layer->b != NULL),
-                          RELUCL__TENSOR_OR(s.slopes ? layer->slope : NULL, NULL),
-                          RELUCL__INT(s.slopes == 1), RELUCL__TENSOR(y),
-                          RELUCL__ULONG(s.batch * s.out), RELUCL__ULONG(s.out),
-                          RELUCL__INT(layer->act.kind), RELUCL__FLOAT(layer->act.alpha),
-                          RELUCL__INT(keep_z));
+    return RELUCL__LAUNCH(
+        ctx, fn, RELUCL_PROGRAM_DENSE, "dense_bias_act", relucl__range_1d(ctx, s.batch * s.out, 0),
+        RELUCL__TENSOR(pre), RELUCL__TENSOR_OR(layer->b, NULL), RELUCL__INT(layer->b != NULL),
+        RELUCL__TENSOR_OR(s.slopes ? layer->slope : NULL, NULL), RELUCL__INT(s.slopes == 1),
+        RELUCL__TENSOR(y), RELUCL__ULONG(s.batch * s.out), RELUCL__ULONG(s.out),
+        RELUCL__INT(layer->act.kind), RELUCL__FLOAT(layer->act.alpha), RELUCL__INT(keep_z));
 }
 
 static relucl_status check_grads(relucl_context *ctx, const char *fn, const relucl_dense *layer,
@@ -138,10 +136,10 @@ static relucl_status backward_columns(relucl_context *ctx, const char *fn,
         RELUCL__ULONG(s->batch), RELUCL__ULONG(s->out), RELUCL__INT(layer->act.kind),
         RELUCL__FLOAT(layer->act.alpha), RELUCL__INT(grads->accumulate != 0));
     if (status == RELUCL_OK && scratch.buffer)
-        status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_DENSE, "dense_sum",
-                                relucl__range_1d(ctx, 1, 1), RELUCL__MEM(scratch.buffer),
-                                RELUCL__ULONG(s->out), RELUCL__TENSOR(grads->dslope),
-                                RELUCL__INT(grads->accumulate != 0));
+        status =
+            RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_DENSE, "dense_sum", relucl__range_1d(ctx, 1, 1),
+                           RELUCL__MEM(scratch.buffer), RELUCL__ULONG(s->out),
+                           RELUCL__TENSOR(grads->dslope), RELUCL__INT(grads->accumulate != 0));
     if (scratch.buffer)
         clReleaseMemObject(scratch.buffer); /* freed once the kernels are done with it */
     return status;

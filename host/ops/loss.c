@@ -35,7 +35,7 @@ static cl_int output_flags(const relucl_tensor *grad, const relucl_tensor *loss,
 
 /* A loss kernel runs as one work-group (its sums need no second launch). Missing outputs get
  * `first`'s buffer as a stand-in: their flag is clear, the kernel never touches them. */
-#define RUN_LOSS(ctx, fn, kernel, ...)                                                         \
+#define RUN_LOSS(ctx, fn, kernel, ...)                                                             \
     RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_LOSS, kernel, one_group(ctx, fn, kernel), __VA_ARGS__)
 
 static relucl__range one_group(relucl_context *ctx, const char *fn, const char *name) {

@@ -121,13 +121,12 @@ relucl_status relucl_adam_step(relucl_context *ctx, const relucl_adam *opt, long
     float bc2_sqrt = (float)sqrt(1.0 - pow((double)opt->beta2, t));
     float decay = (float)(1.0 - (double)opt->lr * (double)opt->weight_decay);
     int flags = opt->weight_decay == 0.0f ? 0
-                : opt->decoupled            ? RELUCL_OPTIM_DECOUPLED
-                                            : RELUCL_OPTIM_WEIGHT_DECAY;
-    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_OPTIM, "adam_step", relucl__range_vector(ctx, n),
-                          RELUCL__TENSOR(param), RELUCL__TENSOR(grad), RELUCL__TENSOR(m),
-                          RELUCL__TENSOR(v), RELUCL__ULONG(n), RELUCL__FLOAT(step_size),
-                          RELUCL__FLOAT(bc2_sqrt), RELUCL__FLOAT(opt->beta1),
-                          RELUCL__FLOAT(opt->beta2), RELUCL__FLOAT(opt->eps),
-                          RELUCL__FLOAT(opt->weight_decay), RELUCL__FLOAT(decay),
-                          RELUCL__INT(flags));
+                : opt->decoupled          ? RELUCL_OPTIM_DECOUPLED
+                                          : RELUCL_OPTIM_WEIGHT_DECAY;
+    return RELUCL__LAUNCH(
+        ctx, fn, RELUCL_PROGRAM_OPTIM, "adam_step", relucl__range_vector(ctx, n),
+        RELUCL__TENSOR(param), RELUCL__TENSOR(grad), RELUCL__TENSOR(m), RELUCL__TENSOR(v),
+        RELUCL__ULONG(n), RELUCL__FLOAT(step_size), RELUCL__FLOAT(bc2_sqrt),
+        RELUCL__FLOAT(opt->beta1), RELUCL__FLOAT(opt->beta2), RELUCL__FLOAT(opt->eps),
+        RELUCL__FLOAT(opt->weight_decay), RELUCL__FLOAT(decay), RELUCL__INT(flags));
 }

@@ -140,9 +140,8 @@ static relucl_status run_pool(relucl_context *ctx, const char *fn, const char *k
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_POOL, kernel, relucl__range_1d(ctx, n, 0),
                           RELUCL__TENSOR(first), RELUCL__TENSOR_OR(second, first->buffer),
                           RELUCL__TENSOR_OR(third, first->buffer), RELUCL__ULONG(n),
-                          RELUCL__ARG(s->in),
-                          RELUCL__ARG(s->out), RELUCL__ARG(s->ksize), RELUCL__ARG(s->stride),
-                          RELUCL__ARG(s->pad));
+                          RELUCL__ARG(s->in), RELUCL__ARG(s->out), RELUCL__ARG(s->ksize),
+                          RELUCL__ARG(s->stride), RELUCL__ARG(s->pad));
 }
 
 relucl_status relucl_pool2d_forward(relucl_context *ctx, const relucl_pool2d *pool,
@@ -182,8 +181,8 @@ relucl_status relucl_pool2d_backward(relucl_context *ctx, const relucl_pool2d *p
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "dx", dx, "dy", dy, 0));
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "dx", dx, "argmax", argmax, 0));
     int max = pool->kind == RELUCL_POOL_MAX;
-    return run_pool(ctx, fn, max ? "pool_max_backward" : "pool_avg_backward", dy, argmax, dx,
-                    ndx, &shape);
+    return run_pool(ctx, fn, max ? "pool_max_backward" : "pool_avg_backward", dy, argmax, dx, ndx,
+                    &shape);
 }
 
 /* x (N, C, H, W) with H * W > 0 and its (N, C). */

@@ -63,8 +63,7 @@ relucl_status relucl_prelu_forward(relucl_context *ctx, const relucl_tensor *x,
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_forward",
                           relucl__range_2d(width, rows, width >= 64 ? 64 : 1, 1), RELUCL__TENSOR(x),
                           RELUCL__TENSOR(slope), RELUCL__TENSOR(y), RELUCL__UINT(width),
-                          RELUCL__UINT(rows), RELUCL__ARG(inner),
-                          RELUCL__ULONG(layout.n));
+                          RELUCL__UINT(rows), RELUCL__ARG(inner), RELUCL__ULONG(layout.n));
 }
 
 /* Both kernels of a backward pass exist (so a build failure enqueues nothing), and the scratch
@@ -87,12 +86,12 @@ static relucl_status backward_columns(relucl_context *ctx, const char *fn, const
     cl_mem partial;
     RELUCL__TRY(prepare(ctx, fn, "prelu_backward_columns", "prelu_slope_sum_columns",
                         groups * width, &partial));
-    relucl_status status = RELUCL__LAUNCH(
-        ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_backward_columns",
-        relucl__range_2d(width, groups, width >= 64 ? 64 : 1, 1), RELUCL__TENSOR(x),
-        RELUCL__TENSOR(slope), RELUCL__TENSOR(dy), RELUCL__TENSOR(dx), RELUCL__MEM(partial),
-        RELUCL__ULONG(rows), RELUCL__ULONG(PRELU_ITEM_RUN), RELUCL__ULONG(layout->inner),
-        RELUCL__ULONG(layout->channels));
+    relucl_status status =
+        RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_backward_columns",
+                       relucl__range_2d(width, groups, width >= 64 ? 64 : 1, 1), RELUCL__TENSOR(x),
+                       RELUCL__TENSOR(slope), RELUCL__TENSOR(dy), RELUCL__TENSOR(dx),
+                       RELUCL__MEM(partial), RELUCL__ULONG(rows), RELUCL__ULONG(PRELU_ITEM_RUN),
+                       RELUCL__ULONG(layout->inner), RELUCL__ULONG(layout->channels));
     if (status == RELUCL_OK)
         status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_slope_sum_columns",
                                 relucl__range_1d(ctx, layout->channels, 0), RELUCL__MEM(partial),
@@ -104,8 +103,8 @@ static relucl_status backward_columns(relucl_context *ctx, const char *fn, const
 
 /* Groups per channel, chosen from the shape alone so results are the same on every run. */
 static size_t slope_groups(size_t per_channel) {
-    size_t groups =
-        (per_channel + RELUCL_PRELU_GROUP * PRELU_ITEM_RUN - 1) / (RELUCL_PRELU_GROUP * PRELU_ITEM_RUN);
+    size_t groups = (per_channel + RELUCL_PRELU_GROUP * PRELU_ITEM_RUN - 1) /
+                    (RELUCL_PRELU_GROUP * PRELU_ITEM_RUN);
     if (groups < 1)
         groups = 1;
     return groups > PRELU_MAX_GROUPS ? PRELU_MAX_GROUPS : groups;
@@ -137,8 +136,8 @@ relucl_status relucl_prelu_backward(relucl_context *ctx, const relucl_tensor *x,
 
     size_t per_channel = layout.n / layout.channels, groups = slope_groups(per_channel);
     cl_mem partial;
-    RELUCL__TRY(prepare(ctx, fn, "prelu_backward", "prelu_slope_sum", groups * layout.channels,
-                        &partial));
+    RELUCL__TRY(
+        prepare(ctx, fn, "prelu_backward", "prelu_slope_sum", groups * layout.channels, &partial));
     relucl_status status = RELUCL__LAUNCH(
         ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_backward",
         relucl__range_2d(groups * RELUCL_PRELU_GROUP, layout.channels, RELUCL_PRELU_GROUP, 1),

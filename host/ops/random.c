@@ -155,11 +155,10 @@ relucl_status relucl_dropout_forward(relucl_context *ctx, float p, unsigned long
 
     /* Rounded once, here, so every device scales by the same float. */
     float scale = (float)(1.0 / (1.0 - (double)p));
-    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_RANDOM, "dropout_forward",
-                          relucl__range_1d(ctx, (nx + 3) / 4, 0), RELUCL__TENSOR(x),
-                          RELUCL__TENSOR(mask), RELUCL__TENSOR(y), RELUCL__ULONG(nx),
-                          RELUCL__FLOAT(p), RELUCL__FLOAT(scale), RELUCL__ULONG(seed),
-                          RELUCL__ULONG(stream));
+    return RELUCL__LAUNCH(
+        ctx, fn, RELUCL_PROGRAM_RANDOM, "dropout_forward", relucl__range_1d(ctx, (nx + 3) / 4, 0),
+        RELUCL__TENSOR(x), RELUCL__TENSOR(mask), RELUCL__TENSOR(y), RELUCL__ULONG(nx),
+        RELUCL__FLOAT(p), RELUCL__FLOAT(scale), RELUCL__ULONG(seed), RELUCL__ULONG(stream));
 }
 
 relucl_status relucl_dropout_backward(relucl_context *ctx, const relucl_tensor *mask,

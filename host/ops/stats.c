@@ -21,7 +21,8 @@ static const int tier_shift[3] = {100, 0, -90};
 /* The group count depends on n alone, so the order of every float sum does too. Each group
  * counts in 32-bit words, which bounds the elements one group may see. */
 static size_t stats_groups(size_t n) {
-    size_t groups = (n + RELUCL_STATS_GROUP * STATS_ITEM_RUN - 1) / (RELUCL_STATS_GROUP * STATS_ITEM_RUN);
+    size_t groups =
+        (n + RELUCL_STATS_GROUP * STATS_ITEM_RUN - 1) / (RELUCL_STATS_GROUP * STATS_ITEM_RUN);
     if (groups < 1)
         groups = 1;
     return groups > STATS_MAX_GROUPS ? STATS_MAX_GROUPS : groups;
@@ -88,9 +89,10 @@ relucl_status relucl_tensor_stats(relucl_context *ctx, const relucl_tensor *t, r
     relucl_status status =
         relucl__buffer_create(ctx, fn, "clCreateBuffer (partial records)", words, &partial);
     if (status == RELUCL_OK)
-        status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_STATS, "stats_partial",
-                                relucl__range_1d(ctx, groups * RELUCL_STATS_GROUP, RELUCL_STATS_GROUP),
-                                RELUCL__TENSOR(t), RELUCL__ULONG(n), RELUCL__MEM(partial));
+        status =
+            RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_STATS, "stats_partial",
+                           relucl__range_1d(ctx, groups * RELUCL_STATS_GROUP, RELUCL_STATS_GROUP),
+                           RELUCL__TENSOR(t), RELUCL__ULONG(n), RELUCL__MEM(partial));
     if (status == RELUCL_OK) {
         cl_int err = clEnqueueReadBuffer(ctx->queue, partial, CL_TRUE, 0, words * sizeof *records,
                                          records, 0, NULL, NULL);
@@ -136,8 +138,9 @@ relucl_status relucl_dead_units_update(relucl_context *ctx, const relucl_tensor 
         return RELUCL_OK;
     /* Units with many elements get a work-group each, the others a work-item. */
     int grouped = outer * inner > DEAD_SCAN_UP_TO;
-    relucl__range range = grouped ? relucl__range_2d(RELUCL_STATS_GROUP, units, RELUCL_STATS_GROUP, 1)
-                                  : relucl__range_1d(ctx, units, 0);
+    relucl__range range = grouped
+                              ? relucl__range_2d(RELUCL_STATS_GROUP, units, RELUCL_STATS_GROUP, 1)
+                              : relucl__range_1d(ctx, units, 0);
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_STATS,
                           grouped ? "dead_units_group" : "dead_units_scan", range,
                           RELUCL__TENSOR(y), RELUCL__ULONG(outer), RELUCL__ULONG(units),
