@@ -32,20 +32,114 @@ static void test_specs_and_presets(void **state) {
                      32 * 9 + 32 + 64 * 32 * 9 + 64 + 3136 * 128 + 128 + 1290);
     relucl_net_destroy(net);
 
-    const char *bad[] = {"relu-10", "784", "784-0-10", "784-10-bogus", "784-10-leaky:x",
-                         "784-relu-10", "784-10-relu-relu", "1x4x4-conv2k5-10",
-                         "1x4x4-maxpool2-relu-10", "1x4x4-conv2k3x-10", "1x4x4-conv2"};
+    const char *bad[] = {"relu-10",
+                         "784",
+                         "784-0-10",
+                         "784-10-bogus",
+                         "784-10-leaky:x",
+                         "784-relu-10",
+                         "784-10-relu-relu",
+                         "1x4x4-conv2k5-10",
+                         "1x4x4-maxpool2-relu-10",
+                         "1x4x4-conv2k3x-10",
+                         "1x4x4-conv2"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         net = (relucl_net *)&net;
         relucl_net *const before = net;
-        assert_int_equal(relucl_net_create(ctx, bad[i], 4, 1, &net),
-                         RELUCL_ERROR_INVALID_ARGUMENT);
+        assert_int_equal(relucl_net_create(ctx, bad[i], 4, 1, &net), RELUCL_ERROR_INVALID_ARGUMENT);
         assert_ptr_equal(net, before);
         assert_true(support_error_mentions("spec"));
     }
     assert_int_equal(relucl_net_create(ctx, "4-2", 0, 1, &net), RELUCL_ERROR_INVALID_ARGUMENT);
     assert_true(support_error_mentions("max_batch"));
     relucl_net_destroy(NULL);
+}
+
+/* Found by probing: trailing text, signs and overflowing products in the input, activations
+ * whose every step would fail, numbers past 2^24, and layers too large to count. */
+static void test_malformed_specs_are_rejected(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    const char *bad[] = {"1x1x1junk-10",
+                         "+1x1x1-10",
+                         "1x-1x1-10",
+                         "1x1x-10",
+                         "1xx1-10",
+                         "111620x429509837x384773-gap-10",
+                         "4096x4096x4096-10",
+                         "784-99999999999999999999-10",
+                         "784-16777217-10",
+                         "784-10-elu:0-2",
+                         "784-10-clipped:0-2",
+                         "784-10-clipped:-1-2",
+                         "784-10-leaky:nan-2",
+                         "1x8x8-conv4k3p16777217-10",
+                         "1x8x8-conv16777216k3-10",
+                         "16777216-16777216-10"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        relucl_net *net = NULL;
+        relucl_status got = relucl_net_create(ctx, bad[i], 4, 1, &net);
+        if (got != RELUCL_ERROR_INVALID_ARGUMENT)
+            fail_msg("spec \"%s\": %s, want RELUCL_ERROR_INVALID_ARGUMENT", bad[i],
+                     relucl_status_name(got));
+        assert_null(net);
+        assert_true(support_error_mentions("spec"));
+    }
+}
+
+/* A spec whose normalised spelling is longer than the 511 characters a net keeps is refused,
+ * so two different nets can never share a spec (and each other's checkpoints). */
+static void test_specs_too_long_once_normalised_are_rejected(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    char spec[1024] = "1x1x1";
+    for (int i = 0; i < 30; i++)
+        strcat(spec, "-conv1p1-prelu");
+    strcat(spec, "-conv1p1-leaky:0.5-2");
+    assert_true(strlen(spec) < 511); /* short as written: only its normal form is long */
+    relucl_net *net = NULL;
+    assert_int_equal(relucl_net_create(ctx, spec, 2, 1, &net), RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_null(net);
+    assert_true(support_error_mentions("spec"));
+    assert_non_null(strstr(relucl_context_error(ctx), "longer than 511"));
+}
+
+/* The normal form re-creates the same net, alpha to the last bit. */
+static void test_normalised_spec_recreates_the_net(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    relucl_net *a = NULL, *b = NULL;
+    assert_int_equal(relucl_net_create(ctx, "3-4-leaky:0.123456789-2-elu:0.3-2", 2, 1, &a),
+                     RELUCL_OK);
+    assert_int_equal(relucl_net_create(ctx, relucl_net_spec(a), 2, 1, &b), RELUCL_OK);
+    assert_string_equal(relucl_net_spec(a), relucl_net_spec(b));
+    relucl_net_layer_info la, lb;
+    assert_int_equal(relucl_net_layer(a, 0, &la), RELUCL_OK);
+    assert_int_equal(relucl_net_layer(b, 0, &lb), RELUCL_OK);
+    assert_true(la.act.alpha == lb.act.alpha && la.act.alpha == 0.123456789f);
+    relucl_net_destroy(a);
+    relucl_net_destroy(b);
+}
+
+/* A few characters may ask for gigabytes: more than the device can hold is refused before
+ * anything is allocated, with the sizes in the message. */
+static void test_nets_larger_than_the_device_are_refused(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    cl_ulong largest = 0;
+    assert_int_equal(clGetDeviceInfo(relucl_context_device(ctx), CL_DEVICE_MAX_MEM_ALLOC_SIZE,
+                                     sizeof largest, &largest, NULL),
+                     CL_SUCCESS);
+    /* 64 GiB of weights; and the probe's 18 bytes, whose optimizer state alone is 1.6 GB. */
+    const char *specs[] = {"1048576-16384-10",
+                           largest < (1ull << 31) ? "784784-256-relu-6-" : NULL};
+    for (size_t i = 0; i < 2 && specs[i]; i++) {
+        relucl_net *net = NULL;
+        assert_int_equal(relucl_net_create(ctx, specs[i], 1, 1, &net), RELUCL_ERROR_OUT_OF_MEMORY);
+        assert_null(net);
+        assert_true(support_error_mentions("spec"));
+        assert_non_null(strstr(relucl_context_error(ctx), "bytes of device memory"));
+    }
 }
 
 /* Points around `classes` centres in `dims` dimensions, labelled by centre. */
@@ -100,7 +194,8 @@ static void test_every_activation_learns_clusters(void **state) {
     (void)state;
     const char *specs[] = {"12-32-relu-16-relu-4", "12-32-leaky-16-leaky:0.2-4",
                            "12-32-elu-16-elu-4", "12-32-relu6-4", "12-32-prelu-16-prelu-4"};
-    relucl_optimizer sgd = {RELUCL_OPTIMIZER_SGD, {0.05f, 0.9f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    relucl_optimizer sgd = {
+        RELUCL_OPTIMIZER_SGD, {0.05f, 0.9f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
         double first = 0, last = 0, accuracy = 0;
         train_clusters(specs[i], &sgd, &first, &last, &accuracy);
@@ -128,7 +223,8 @@ static void check_net_gradient(const char *spec, size_t dims) {
     relucl_tensor X = support_view(bx, 0, 2, (size_t[2]){N, dims}), L = support_view1(bl, 0, N);
     relucl_net *net = NULL;
     assert_int_equal(relucl_net_create(ctx, spec, N, 5, &net), RELUCL_OK);
-    relucl_optimizer frozen = {RELUCL_OPTIMIZER_SGD, {0.0f, 0.0f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    relucl_optimizer frozen = {
+        RELUCL_OPTIMIZER_SGD, {0.0f, 0.0f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
     assert_int_equal(relucl_net_set_optimizer(net, &frozen), RELUCL_OK);
     assert_int_equal(relucl_net_train_step(net, &X, &L), RELUCL_OK);
     size_t count = relucl_net_parameter_count(net);
@@ -179,7 +275,8 @@ static void test_cnn_gradient_matches_finite_differences(void **state) {
 /* A small CNN on clustered 6x6 images: the loss falls at least fivefold. */
 static void test_cnn_learns_clusters(void **state) {
     (void)state;
-    relucl_optimizer sgd = {RELUCL_OPTIMIZER_SGD, {0.05f, 0.9f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    relucl_optimizer sgd = {
+        RELUCL_OPTIMIZER_SGD, {0.05f, 0.9f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
     double first = 0, last = 0, accuracy = 0;
     train_clusters("1x3x4-conv4k3p1-relu-maxpool2-16-relu-4", &sgd, &first, &last, &accuracy);
     printf("small CNN: loss %.4f -> %.4f, accuracy %.3f\n", first, last, accuracy);
@@ -214,7 +311,8 @@ static void test_fashion_mnist_subset_loss_falls(void **state) {
     cl_mem bx = support_buffer_from(x, (size_t)N * 784), bl = support_buffer_from(y, N);
     relucl_net *net = NULL;
     assert_int_equal(relucl_net_create(ctx, "mlp", BATCH, 1, &net), RELUCL_OK);
-    relucl_optimizer sgd = {RELUCL_OPTIMIZER_SGD, {0.05f, 0.9f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    relucl_optimizer sgd = {
+        RELUCL_OPTIMIZER_SGD, {0.05f, 0.9f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
     assert_int_equal(relucl_net_set_optimizer(net, &sgd), RELUCL_OK);
     double first = 0, last = 0, acc = 0;
     for (size_t b = 0; b < N / BATCH; b++) {
@@ -227,8 +325,8 @@ static void test_fashion_mnist_subset_loss_falls(void **state) {
             assert_int_equal(relucl_net_take_metrics(net, &last, &acc), RELUCL_OK);
     }
     assert_int_equal(relucl_net_take_metrics(net, &last, &acc), RELUCL_OK);
-    printf("Fashion-MNIST subset, %d steps: loss %.4f -> %.4f, accuracy %.3f\n", N / BATCH,
-           first, last, acc);
+    printf("Fashion-MNIST subset, %d steps: loss %.4f -> %.4f, accuracy %.3f\n", N / BATCH, first,
+           last, acc);
     assert_true(last < first / 3);
     assert_true(acc > 0.75);
     relucl_net_destroy(net);
@@ -287,7 +385,8 @@ static void test_train_step_rejects_bad_batches(void **state) {
     assert_int_equal(relucl_net_train_step(net, &x2, &l3), RELUCL_ERROR_SHAPE);
     assert_true(support_error_mentions("labels"));
     assert_int_equal(relucl_net_train_step(net, &x2, NULL), RELUCL_ERROR_INVALID_ARGUMENT);
-    relucl_optimizer bad = {RELUCL_OPTIMIZER_SGD, {0.1f, 1.5f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    relucl_optimizer bad = {
+        RELUCL_OPTIMIZER_SGD, {0.1f, 1.5f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
     assert_int_equal(relucl_net_set_optimizer(net, &bad), RELUCL_ERROR_INVALID_ARGUMENT);
     assert_true(support_error_mentions("momentum"));
     assert_int_equal(relucl_net_steps(net), 0);
@@ -298,6 +397,10 @@ static void test_train_step_rejects_bad_batches(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_specs_and_presets),
+        cmocka_unit_test(test_malformed_specs_are_rejected),
+        cmocka_unit_test(test_specs_too_long_once_normalised_are_rejected),
+        cmocka_unit_test(test_normalised_spec_recreates_the_net),
+        cmocka_unit_test(test_nets_larger_than_the_device_are_refused),
         cmocka_unit_test(test_every_activation_learns_clusters),
         cmocka_unit_test(test_net_gradient_matches_finite_differences),
         cmocka_unit_test(test_cnn_gradient_matches_finite_differences),

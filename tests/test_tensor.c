@@ -177,6 +177,35 @@ static void test_copies_reject_null_host_memory(void **state) {
     support_buffer_release(buffer);
 }
 
+/* A tensor over a buffer of another OpenCL context is refused before anything is enqueued,
+ * as an input and as an output, and the foreign buffer is left as it was. */
+static void test_buffer_of_another_context_is_rejected(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx(), *other = NULL;
+    assert_int_equal(relucl_context_create(NULL, &other), RELUCL_OK);
+    const size_t n = 16;
+    relucl_tensor foreign, mine;
+    assert_int_equal(relucl_tensor_create(other, 1, &n, &foreign), RELUCL_OK);
+    float poison[16], now[16];
+    support_poison_fill(poison, n);
+    assert_int_equal(relucl_tensor_write(other, &foreign, poison), RELUCL_OK);
+    cl_mem buffer = support_buffer_poisoned(n);
+    mine = support_view1(buffer, 0, n);
+    relucl_activation relu = {RELUCL_RELU, 0.0f};
+    support_expect_rejected(relucl_activation_forward(ctx, relu, &foreign, &mine),
+                            RELUCL_ERROR_INVALID_ARGUMENT, "x", buffer, n);
+    assert_true(strstr(relucl_context_error(ctx), "another OpenCL context") != NULL);
+    assert_int_equal(relucl_activation_forward(ctx, relu, &mine, &foreign),
+                     RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_true(support_error_mentions("y"));
+    assert_int_equal(relucl_tensor_fill(ctx, &foreign, 1.0f), RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(relucl_tensor_read(other, &foreign, now), RELUCL_OK);
+    assert_memory_equal(now, poison, sizeof now);
+    support_buffer_release(buffer);
+    relucl_tensor_release(&foreign);
+    relucl_context_destroy(other);
+}
+
 static void test_reshape_is_a_view_with_the_same_count(void **state) {
     (void)state;
     cl_mem buffer = support_buffer_poisoned(64);
@@ -206,6 +235,7 @@ int main(void) {
         cmocka_unit_test(test_overlap_allows_only_the_same_view),
         cmocka_unit_test(test_copies_reject_null_host_memory),
         cmocka_unit_test(test_reshape_is_a_view_with_the_same_count),
+        cmocka_unit_test(test_buffer_of_another_context_is_rejected),
     };
     return cmocka_run_group_tests(tests, support_setup, support_teardown);
 }

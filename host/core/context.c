@@ -2,6 +2,7 @@
 #include "core/core.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,17 +149,33 @@ static void copy_message(char *message, size_t size, const char *text) {
         snprintf(message, size, "%s", text);
 }
 
+/* The OpenCL loader and PoCL set themselves up on a process's first platform query, and that
+ * is not safe from several threads at once (seen: threads finding no device, and a crash), so
+ * choosing a device and making its context take this lock. It guards no relucl state. */
+static pthread_mutex_t opencl_setup = PTHREAD_MUTEX_INITIALIZER;
+
+static relucl_status create_locked(const char *spec, relucl_context **out, char *message,
+                                   size_t message_size);
+
 relucl_status relucl_context_create_ex(const char *device, relucl_context **out, char *message,
                                        size_t message_size) {
-    static const char fn[] = "relucl_context_create";
-    char why[RELUCL_ERROR_SIZE];
     if (!out) {
         copy_message(message, message_size, "relucl_context_create: out is NULL");
         return RELUCL_ERROR_INVALID_ARGUMENT;
     }
     const char *spec = device && device[0] ? device : getenv("RELUCL_DEVICE");
+    pthread_mutex_lock(&opencl_setup);
+    relucl_status status = create_locked(spec ? spec : "", out, message, message_size);
+    pthread_mutex_unlock(&opencl_setup);
+    return status;
+}
+
+static relucl_status create_locked(const char *spec, relucl_context **out, char *message,
+                                   size_t message_size) {
+    static const char fn[] = "relucl_context_create";
+    char why[RELUCL_ERROR_SIZE];
     candidate chosen;
-    relucl_status status = choose_device(spec ? spec : "", &chosen, why, sizeof why);
+    relucl_status status = choose_device(spec, &chosen, why, sizeof why);
     if (status != RELUCL_OK) {
         char full[RELUCL_ERROR_SIZE + 64];
         snprintf(full, sizeof full, "%s: %s", fn, why);

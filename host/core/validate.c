@@ -38,11 +38,18 @@ relucl_status relucl__check_tensor(relucl_context *ctx, const char *fn, const ch
         return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn, "%s: offset %zu overflows", name,
                             t->offset);
     size_t bytes = 0;
+    cl_context owner = NULL;
     cl_int err = clGetMemObjectInfo(t->buffer, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(t->buffer, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
     if (err != CL_SUCCESS)
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
                             "%s: buffer is not a valid cl_mem (%s)", name,
                             relucl__cl_error_name(err));
+    /* A buffer of another OpenCL context would be used on this context's queue. */
+    if (owner != ctx->cl)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                            "%s: the buffer belongs to another OpenCL context", name);
     size_t capacity = bytes / sizeof(float);
     if (n > 0 && t->offset + n > capacity)
         return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,

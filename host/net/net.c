@@ -70,6 +70,25 @@ static void place(relucl_net *net, net_layer *l, size_t *p, size_t *a) {
     }
 }
 
+/* The buffers must fit the device: each within its largest allocation, all together within
+ * its memory. A short spec can ask for gigabytes; this says so before anything is allocated. */
+static relucl_status check_budget(relucl_net *net, const char *fn, size_t params, size_t acts) {
+    cl_ulong largest = 0, total = 0;
+    clGetDeviceInfo(net->ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof largest, &largest,
+                    NULL);
+    clGetDeviceInfo(net->ctx->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof total, &total, NULL);
+    /* params, grads, the optimizer's two moments, activations (floats; counts < 2^58) */
+    double need = 4.0 * (4.0 * (double)params + (double)acts);
+    double biggest = 4.0 * (double)(2 * params > acts ? 2 * params : acts);
+    if ((largest && biggest > (double)largest) || (total && need > (double)total))
+        return relucl__fail(net->ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn,
+                            "spec: the net needs %.0f bytes of device memory, %.0f in one buffer "
+                            "(max_batch %zu); the device has %llu, %llu at most in one buffer",
+                            need, biggest, net->max_batch, (unsigned long long)total,
+                            (unsigned long long)largest);
+    return RELUCL_OK;
+}
+
 /* Lays every layer's tensors out in the big buffers and allocates them. */
 static relucl_status allocate(relucl_net *net, const char *fn) {
     size_t params = 0, acts = 0;
@@ -77,6 +96,7 @@ static relucl_status allocate(relucl_net *net, const char *fn) {
         net->layers[i].keeps_z = keeps_z(&net->layers[i]);
         place(net, &net->layers[i], &params, &acts);
     }
+    RELUCL__TRY(check_budget(net, fn, params, acts));
     net->param_count = params;
     RELUCL__TRY(relucl__buffer_create(net->ctx, fn, "clCreateBuffer", params, &net->params));
     RELUCL__TRY(relucl__buffer_create(net->ctx, fn, "clCreateBuffer", params, &net->grads));

@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,33 +54,71 @@ static int parse_activation(const char *word, relucl_activation *act) {
             if (*end || end == colon + 1 || !isfinite(act->alpha))
                 return 0;
         }
-        return 1;
+        /* ELU's alpha and the clipped ceiling must be positive, or every step would fail. */
+        return (act->kind != RELUCL_ELU && act->kind != RELUCL_CLIPPED_RELU) || act->alpha > 0.0f;
     }
     return 0;
+}
+
+/* Every number in a spec is at most this (widths, channels, sizes, strides), and so is each
+ * layer's output count per sample; a layer has at most MAX_WEIGHTS weights. */
+#define MAX_NUMBER ((size_t)1 << 24)
+#define MAX_WEIGHTS ((size_t)1 << 36)
+
+/* a * b, or SIZE_MAX when that overflows. */
+static size_t mul(size_t a, size_t b) { return a && b > SIZE_MAX / a ? SIZE_MAX : a * b; }
+
+/* Reads a decimal number of at most MAX_NUMBER at *text, moving *text past it; 0 if there is
+ * none or it is larger. Signs and spaces are not numbers. */
+static int parse_number(const char **text, size_t *out) {
+    const char *p = *text;
+    size_t v = 0;
+    if (!isdigit((unsigned char)*p))
+        return 0;
+    for (; isdigit((unsigned char)*p); p++) {
+        v = v * 10 + (size_t)(*p - '0');
+        if (v > MAX_NUMBER)
+            return 0;
+    }
+    *out = v;
+    *text = p;
+    return 1;
 }
 
 /* Reads "<prefix>N" followed by letter-number options ("k3p1"); 0 if malformed. */
 static int parse_numbers(const char *token, const char *prefix, const char *letters,
                          size_t *first, size_t *options) {
     size_t length = strlen(prefix);
-    if (strncmp(token, prefix, length) != 0 || !isdigit((unsigned char)token[length]))
+    const char *p = token + length;
+    if (strncmp(token, prefix, length) != 0 || !parse_number(&p, first))
         return 0;
-    char *end;
-    *first = (size_t)strtoull(token + length, &end, 10);
-    while (*end) {
-        const char *slot = strchr(letters, *end);
-        if (!slot || !isdigit((unsigned char)end[1]))
+    while (*p) {
+        const char *slot = strchr(letters, *p);
+        p++;
+        if (!slot || !parse_number(&p, &options[slot - letters]))
             return 0;
-        options[slot - letters] = (size_t)strtoull(end + 1, &end, 10);
     }
     return 1;
 }
 
+/* A whole token that is one number from 1 to MAX_NUMBER. */
 static int parse_width(const char *token, size_t *width) {
-    char *end;
-    unsigned long long v = strtoull(token, &end, 10);
-    *width = (size_t)v;
-    return isdigit((unsigned char)token[0]) && *end == '\0' && v > 0 && v <= (1u << 24);
+    return parse_number(&token, width) && *token == '\0' && *width > 0;
+}
+
+/* The input: a width, or C x H x W whose product is at most MAX_NUMBER. */
+static int parse_input(const char *token, size_t input[3]) {
+    input[1] = input[2] = 1;
+    if (parse_width(token, &input[0]))
+        return 1;
+    for (int i = 0; i < 3; i++) {
+        if (i > 0 && *token++ != 'x')
+            return 0;
+        if (!parse_number(&token, &input[i]) || input[i] == 0)
+            return 0;
+    }
+    return *token == '\0' && input[0] <= MAX_NUMBER / input[1] &&
+           input[0] * input[1] <= MAX_NUMBER / input[2];
 }
 
 static relucl_status add_layer(relucl_net *net, const char *fn, net_layer layer) {
@@ -143,6 +182,17 @@ static relucl_status parse_token(relucl_net *net, const char *fn, const char *to
                            "avgpoolK, gap, flatten or an activation)",
                            token);
     }
+    /* Bounds that keep every size of the net far from overflowing a size_t; the device's own
+     * limits are checked when the buffers are allocated. */
+    size_t outputs = mul(mul(l.out[0], l.out[1]), l.out[2]);
+    size_t weights = l.kind == NET_DENSE  ? mul(l.in[0], l.out[0])
+                     : l.kind == NET_CONV ? mul(mul(mul(l.in[0], l.kernel), l.kernel), l.out[0])
+                                          : 0;
+    if (outputs > MAX_NUMBER || weights > MAX_WEIGHTS)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                            "spec: \"%s\" makes a layer of more than %zu outputs per sample or "
+                            "%zu weights",
+                            token, MAX_NUMBER, MAX_WEIGHTS);
     memcpy(cur, l.out, sizeof l.out);
     return add_layer(net, fn, l);
 }
@@ -159,8 +209,19 @@ static int append(char *spec, size_t size, int used, const char *format, ...) {
     return n < 0 ? -1 : used + n;
 }
 
-/* The spec in one canonical spelling, which checkpoints compare. */
-static void normalise(relucl_net *net, const size_t input[3]) {
+/* The shortest %g spelling of f that reads back as f, so a normalised spec re-creates the
+ * very same net. */
+static const char *float_text(float f, char *text, size_t size) {
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(text, size, "%.*g", digits, (double)f);
+        if (strtof(text, NULL) == f)
+            break;
+    }
+    return text;
+}
+
+/* The spec in one canonical spelling, which checkpoints compare; 0 if it does not fit. */
+static int normalise(relucl_net *net, const size_t input[3]) {
     char *s = net->spec;
     size_t size = sizeof net->spec;
     int used = input[1] == 1 && input[2] == 1
@@ -181,15 +242,17 @@ static void normalise(relucl_net *net, const size_t input[3]) {
             break;
         case NET_GLOBAL_POOL: used = append(s, size, used, "-gap"); break;
         }
-        switch (l->act.kind) {
-        case RELUCL_IDENTITY: break;
-        case RELUCL_RELU: used = append(s, size, used, "-relu"); break;
-        case RELUCL_LEAKY_RELU: used = append(s, size, used, "-leaky:%g", (double)l->act.alpha); break;
-        case RELUCL_ELU: used = append(s, size, used, "-elu:%g", (double)l->act.alpha); break;
-        case RELUCL_CLIPPED_RELU: used = append(s, size, used, "-clipped:%g", (double)l->act.alpha); break;
-        case RELUCL_PRELU: used = append(s, size, used, "-prelu:%g", (double)l->act.alpha); break;
-        }
+        static const char *const names[] = {
+            [RELUCL_LEAKY_RELU] = "leaky", [RELUCL_ELU] = "elu",
+            [RELUCL_CLIPPED_RELU] = "clipped", [RELUCL_PRELU] = "prelu"};
+        char alpha[32];
+        if (l->act.kind == RELUCL_RELU)
+            used = append(s, size, used, "-relu");
+        else if (l->act.kind != RELUCL_IDENTITY)
+            used = append(s, size, used, "-%s:%s", names[l->act.kind],
+                          float_text(l->act.alpha, alpha, sizeof alpha));
     }
+    return used >= 0 && (size_t)used < size;
 }
 
 relucl_status relucl__net_parse(relucl_net *net, const char *fn, const char *spec) {
@@ -201,13 +264,12 @@ relucl_status relucl__net_parse(relucl_net *net, const char *fn, const char *spe
     if (snprintf(text, sizeof text, "%s", spec) >= (int)sizeof text)
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "spec is too long");
     char *save = NULL, *token = strtok_r(text, "-", &save);
-    size_t input[3] = {0, 1, 1}, width = 0;
-    if (token && parse_width(token, &width))
-        input[0] = width;
-    else if (!token || sscanf(token, "%zux%zux%zu", &input[0], &input[1], &input[2]) != 3 ||
-             relucl__shape_count(input) == 0)
+    size_t input[3];
+    if (!token || !parse_input(token, input))
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                           "spec \"%s\" must start with the input: a width or CxHxW", spec);
+                            "spec \"%s\" must start with the input: a width or CxHxW, at most "
+                            "%zu values",
+                            spec, MAX_NUMBER);
     size_t cur[3] = {input[0], input[1], input[2]};
     net->layer_count = 0;
     for (token = strtok_r(NULL, "-", &save); token; token = strtok_r(NULL, "-", &save)) {
@@ -219,6 +281,10 @@ relucl_status relucl__net_parse(relucl_net *net, const char *fn, const char *spe
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
                            "spec \"%s\" must end with a dense layer (e.g. 784-128-relu-10)",
                            spec);
-    normalise(net, input);
+    if (!normalise(net, input))
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                            "spec: written out in full (relucl_net_spec) it is longer than %d "
+                            "characters",
+                            RELUCL_NET_SPEC_SIZE - 1);
     return RELUCL_OK;
 }
