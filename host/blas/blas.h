@@ -18,4 +18,9 @@ relucl_status relucl__blas_status(relucl_context *ctx, const char *fn, int code)
  * in ctx->tuning_note. */
 relucl_status relucl__tuning_apply(relucl_context *ctx, const char *fn);
 
+/* clblast_lock.c: every CLBlast call of relucl runs between these; exclusive for
+ * CLBlastOverrideParameters, shared for routines. */
+void relucl__clblast_lock(int exclusive);
+void relucl__clblast_unlock(void);
+
 #endif /* RELUCL_BLAS_H */

@@ -81,9 +81,11 @@ static relucl_status scale_c(relucl_context *ctx, const char *fn, const relucl_t
                              float beta) {
     if (beta == 0.0f)
         return relucl_tensor_fill(ctx, c, 0.0f);
-    return relucl__blas_status(
-        ctx, fn,
-        CLBlastSscal(relucl_tensor_count(c), beta, c->buffer, c->offset, 1, &ctx->queue, NULL));
+    relucl__clblast_lock(0);
+    CLBlastStatusCode code =
+        CLBlastSscal(relucl_tensor_count(c), beta, c->buffer, c->offset, 1, &ctx->queue, NULL);
+    relucl__clblast_unlock();
+    return relucl__blas_status(ctx, fn, code);
 }
 
 relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl_transpose ta,
@@ -99,6 +101,7 @@ relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl
         return status;
     size_t lda = a->dims[ndim - 1], ldb = b->dims[ndim - 1], ldc = c->dims[ndim - 1];
     CLBlastStatusCode code;
+    relucl__clblast_lock(0);
     if (ndim == 2)
         code = CLBlastSgemm(CLBlastLayoutRowMajor, to_clblast(ta), to_clblast(tb), s.m, s.n, s.k,
                             alpha, a->buffer, a->offset, lda, b->buffer, b->offset, ldb, beta,
@@ -108,6 +111,7 @@ relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl
             CLBlastLayoutRowMajor, to_clblast(ta), to_clblast(tb), s.m, s.n, s.k, alpha, a->buffer,
             a->offset, lda, s.a_stride, b->buffer, b->offset, ldb, s.b_stride, beta, c->buffer,
             c->offset, ldc, s.m * s.n, s.batch, &ctx->queue, NULL);
+    relucl__clblast_unlock();
     return relucl__blas_status(ctx, fn, code);
 }
 

@@ -373,13 +373,16 @@ static void load_user(relucl_context *ctx, const char *fn, const device_limits *
 
 static CLBlastStatusCode override(relucl_context *ctx, const char *kernel, size_t count,
                                   const char *const *names, const size_t *values) {
-    const char *name_list[MAX_PARAMS];
-    if (count > MAX_PARAMS)
+    const char *name_list[64]; /* more than any CLBlast kernel has */
+    if (count > sizeof name_list / sizeof *name_list)
         return CLBlastInvalidOverrideKernel;
     for (size_t i = 0; i < count; i++)
         name_list[i] = names[i];
-    return CLBlastOverrideParameters(ctx->device, kernel, CLBlastPrecisionSingle, count, name_list,
-                                     values);
+    relucl__clblast_lock(1);
+    CLBlastStatusCode code = CLBlastOverrideParameters(ctx->device, kernel, CLBlastPrecisionSingle,
+                                                       count, name_list, values);
+    relucl__clblast_unlock();
+    return code;
 }
 
 relucl_status relucl__tuning_apply(relucl_context *ctx, const char *fn) {
@@ -494,7 +497,6 @@ relucl_status relucl_gemm_set_tuning(relucl_context *ctx, const char *kernel, si
         return status;
     CLBlastStatusCode code =
         known >= 0 ? override(ctx, kernel, kernels[known].count, kernels[known].params, ordered)
-                   : CLBlastOverrideParameters(ctx->device, kernel, CLBlastPrecisionSingle, count,
-                                               names, values);
+                   : override(ctx, kernel, count, names, values);
     return relucl__blas_status(ctx, fn, code);
 }
