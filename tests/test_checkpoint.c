@@ -5,9 +5,13 @@
 #include "net/net.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { N = 64, DIMS = 6, BATCH = 16 };
@@ -180,11 +184,126 @@ static void test_save_is_atomic_and_reports_io_errors(void **state) {
     relucl_net_destroy(net);
 }
 
-int main(void) {
+/* A folder or a large foreign file is refused from its metadata and first bytes, without
+ * reading it whole (the folder once asked malloc for 2^63 bytes). */
+static void test_folders_and_large_foreign_files_are_refused_early(void **state) {
+    (void)state;
+    relucl_net *net = make_net("6-4-relu-3", RELUCL_OPTIMIZER_SGD);
+    assert_int_equal(relucl_net_load(net, dir), RELUCL_ERROR_IO);
+    assert_non_null(strstr(relucl_context_error(support_ctx()), "not a regular file"));
+    expect_refused(net, dir, RELUCL_ERROR_IO, "path");
+    char path[128];
+    path_for(path, sizeof path, "big.ckpt");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fputs("RELUCLCK", f) >= 0, 1);
+    assert_int_equal(fseek(f, 64 << 20, SEEK_SET), 0); /* 64 MiB, sparse */
+    assert_int_equal(fputc(0, f), 0);
+    assert_int_equal(fclose(f), 0);
+    expect_refused(net, path, RELUCL_ERROR_FORMAT, "model");
+    relucl_net_destroy(net);
+}
+
+/* A new checkpoint gets the umask's permissions, a replaced one keeps the old file's. */
+static void test_saved_files_get_the_usual_permissions(void **state) {
+    (void)state;
+    relucl_net *net = make_net("6-4-relu-3", RELUCL_OPTIMIZER_SGD);
+    char path[128];
+    path_for(path, sizeof path, "mode.ckpt");
+    mode_t old = umask(022);
+    struct stat st;
+    assert_int_equal(relucl_net_save(net, path), RELUCL_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(relucl_net_save(net, path), RELUCL_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    umask(old);
+    relucl_net_destroy(net);
+}
+
+/* ---- SIGKILL during saves ---------------------------------------------------------------- */
+
+#define KILL_SPEC "784-1024-relu-1024-relu-10" /* about 22 MB per checkpoint */
+
+/* The child: saves a checkpoint of KILL_SPEC to path, again and again, until it is killed. */
+static int save_forever(const char *path) {
+    relucl_context *ctx = NULL;
+    relucl_net *net = NULL;
+    if (relucl_context_create(NULL, &ctx) != RELUCL_OK ||
+        relucl_net_create(ctx, KILL_SPEC, 1, 5, &net) != RELUCL_OK)
+        return 2;
+    for (;;)
+        if (relucl_net_save(net, path) != RELUCL_OK)
+            return 3;
+}
+
+/* Temporary files of path's checkpoint in dir. */
+static int temporaries(const char *name) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int count = 0;
+    size_t length = strlen(name);
+    while (d && (e = readdir(d)) != NULL)
+        count += strncmp(e->d_name, name, length) == 0 && e->d_name[length] == '.';
+    if (d)
+        closedir(d);
+    return count;
+}
+
+/* Kills a saving child at random moments: after each kill the checkpoint, once there, always
+ * loads, and at most one temporary file is ever left. $RELUCL_KILL_ROUNDS rounds (12). */
+static void test_kill_during_save_never_loses_the_checkpoint(void **state) {
+    (void)state;
+    const char *env = getenv("RELUCL_KILL_ROUNDS");
+    int rounds = env ? atoi(env) : 12, loaded = 0, most = 0;
+    char path[128], self[4096];
+    path_for(path, sizeof path, "kill.ckpt");
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    assert_true(n > 0);
+    self[n] = '\0';
+    relucl_net *net = NULL;
+    assert_int_equal(relucl_net_create(support_ctx(), KILL_SPEC, 1, 9, &net), RELUCL_OK);
+    support_rng rng = support_rng_make(77);
+    for (int r = 0; r < rounds; r++) {
+        pid_t child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+            execl(self, self, "--save-forever", path, (char *)NULL);
+            _exit(4);
+        }
+        long wait_ns = 200000000L + (long)support_rng_below(&rng, 800000000u);
+        nanosleep(&(struct timespec){wait_ns / 1000000000L, wait_ns % 1000000000L}, NULL);
+        kill(child, SIGKILL);
+        int status = 0;
+        assert_int_equal(waitpid(child, &status, 0), child);
+        if (!WIFSIGNALED(status))
+            fail_msg("round %d: the saver stopped by itself (status %d)", r, status);
+        int left = temporaries("kill.ckpt");
+        most = left > most ? left : most;
+        if (access(path, F_OK) == 0) {
+            assert_int_equal(relucl_net_load(net, path), RELUCL_OK);
+            loaded++;
+        }
+    }
+    printf("%d kills: the checkpoint loaded after %d, at most %d temporary file(s) left\n",
+           rounds, loaded, most);
+    assert_true(loaded > 0);
+    assert_true(most <= 1);
+    relucl_net_destroy(net);
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--save-forever") == 0)
+        return save_forever(argv[2]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resumed_training_matches_uninterrupted),
         cmocka_unit_test(test_bad_files_are_refused_and_change_nothing),
         cmocka_unit_test(test_save_is_atomic_and_reports_io_errors),
+        cmocka_unit_test(test_folders_and_large_foreign_files_are_refused_early),
+        cmocka_unit_test(test_saved_files_get_the_usual_permissions),
+        cmocka_unit_test(test_kill_during_save_never_loses_the_checkpoint),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

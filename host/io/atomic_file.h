@@ -13,7 +13,11 @@ typedef struct relucl__atomic_file {
     char *path, *tmp;
 } relucl__atomic_file;
 
-/* Opens the temporary file. Returns 0, or an errno value with nothing left behind. */
+/* Opens the temporary file "<path>.tmp" (a name of its own while another writer holds that
+ * one). A writer killed before its commit leaves that file behind, and the next writer of the
+ * same path reuses it, so at most one is ever left. The new file gets the old file's
+ * permissions, or the umask's for a new one. Returns 0, or an errno value with nothing left
+ * behind. */
 int relucl__atomic_open(relucl__atomic_file *file, const char *path);
 /* Flushes and fsyncs the temporary file, renames it over the destination and fsyncs the
  * folder, so the new file survives a power cut once this returns 0. On failure returns an

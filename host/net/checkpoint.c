@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAGIC "RELUCLCK"
 #define VERSION 1u
@@ -135,24 +136,43 @@ relucl_status relucl_net_save(relucl_net *net, const char *path) {
     return status;
 }
 
-static relucl_status read_file(relucl_context *ctx, const char *fn, const char *path,
+/* Reads the file, but only after cheap checks: a regular file, the magic, and no longer than
+ * this net's checkpoints (so neither a folder nor a large foreign file is ever read whole). */
+static relucl_status read_file(relucl_net *net, const char *fn, const char *path,
                                unsigned char **data, size_t *size) {
+    relucl_context *ctx = net->ctx;
     FILE *f = fopen(path, "rb");
     if (!f)
         return relucl__fail(ctx, RELUCL_ERROR_IO, fn, "path: cannot open \"%s\": %s", path,
-                           strerror(errno));
-    long length = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    unsigned char *buffer = length >= 0 ? malloc((size_t)length + 1) : NULL;
-    int ok = buffer && fseek(f, 0, SEEK_SET) == 0 &&
-             fread(buffer, 1, (size_t)length, f) == (size_t)length;
-    fclose(f);
-    if (!ok) {
-        free(buffer);
-        return relucl__fail(ctx, RELUCL_ERROR_IO, fn, "path: cannot read \"%s\"", path);
+                            strerror(errno));
+    struct stat st;
+    char magic[8];
+    size_t expected = file_size_for(net);
+    relucl_status status = RELUCL_OK;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+        status = relucl__fail(ctx, RELUCL_ERROR_IO, fn, "path: \"%s\" is not a regular file",
+                              path);
+    else if (st.st_size < 16 || fread(magic, 1, 8, f) != 8 || memcmp(magic, MAGIC, 8) != 0)
+        status = relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn,
+                              "\"%s\" is not a relucl checkpoint", path);
+    else if ((unsigned long long)st.st_size > expected)
+        status = relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn,
+                              "\"%s\" holds another model or is damaged: %lld bytes, where "
+                              "checkpoints of %s have %zu",
+                              path, (long long)st.st_size, net->spec, expected);
+    unsigned char *buffer = NULL;
+    if (status == RELUCL_OK) {
+        *size = (size_t)st.st_size;
+        buffer = malloc(*size);
+        if (!buffer || fseek(f, 0, SEEK_SET) != 0 || fread(buffer, 1, *size, f) != *size)
+            status = relucl__fail(ctx, RELUCL_ERROR_IO, fn, "path: cannot read \"%s\"", path);
     }
-    *data = buffer;
-    *size = (size_t)length;
-    return RELUCL_OK;
+    fclose(f);
+    if (status != RELUCL_OK)
+        free(buffer);
+    else
+        *data = buffer;
+    return status;
 }
 
 /* Checks the whole file against net; on success fills opt, steps and the floats' offset. */
@@ -206,7 +226,7 @@ relucl_status relucl_net_load(relucl_net *net, const char *path) {
     unsigned char *data = NULL;
     size_t size = 0;
     if (status == RELUCL_OK)
-        status = read_file(net->ctx, fn, path, &data, &size);
+        status = read_file(net, fn, path, &data, &size);
     if (status != RELUCL_OK)
         return status;
     reader r = {data, size, 0, 0};
