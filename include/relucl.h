@@ -361,8 +361,9 @@ RELUCL_API void relucl_idx_free(relucl_idx *idx);
 /* ---- Data on the device ----------------------------------------------------------------- */
 
 /* dst row r = src row index[first + r] for every row of dst: src (rows, cols...) and dst
- * (batch, cols...) agree past dims[0]; index holds row numbers as floats (exact to 2^24).
- * An index out of range fills its row with NaN. Aliasing: dst must not overlap src or index.
+ * (batch, cols...) agree past dims[0]; index holds row numbers as floats, exact up to 2^24,
+ * so src may have at most 2^24 rows (more is RELUCL_ERROR_SHAPE: gather from a view of the
+ * part you need). An index out of range fills its row with NaN. Aliasing: dst must not overlap src or index.
  * With labels: the same gather on a second pair (src_labels rows -> dst_labels), one launch;
  * both labels tensors may be NULL. */
 RELUCL_API relucl_status relucl_gather_rows(relucl_context *ctx, const relucl_tensor *src,

@@ -70,10 +70,32 @@ static void test_gather_rejects_bad_arguments(void **state) {
     support_buffer_release(bs), support_buffer_release(bi), support_buffer_release(bd);
 }
 
+/* Row numbers travel as floats: a source of 2^24 + 1 rows could not be addressed exactly, so
+ * it is refused before anything runs; 2^24 rows still work. */
+static void test_gather_refuses_sources_past_exact_float_rows(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    const size_t limit = (size_t)1 << 24;
+    cl_mem big = support_buffer_poisoned(limit + 1), out = support_buffer_poisoned(2);
+    float index[1] = {(float)(limit - 1)};
+    cl_mem bi = support_buffer_from(index, 1);
+    relucl_tensor src = support_view(big, 0, 2, (const size_t[]){limit + 1, 1});
+    relucl_tensor idx = support_view1(bi, 0, 1);
+    relucl_tensor dst = support_view(out, 0, 2, (const size_t[]){1, 1});
+    support_expect_rejected(relucl_gather_rows(ctx, &src, &idx, 0, &dst, NULL, NULL),
+                            RELUCL_ERROR_SHAPE, "src", out, 2);
+    src.dims[0] = limit;
+    assert_int_equal(relucl_gather_rows(ctx, &src, &idx, 0, &dst, NULL, NULL), RELUCL_OK);
+    support_buffer_release(big);
+    support_buffer_release(out);
+    support_buffer_release(bi);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gather_moves_rows_and_labels),
         cmocka_unit_test(test_gather_rejects_bad_arguments),
+        cmocka_unit_test(test_gather_refuses_sources_past_exact_float_rows),
     };
     return cmocka_run_group_tests(tests, support_setup, support_teardown);
 }

@@ -11,6 +11,10 @@ relucl_status relucl_gather_rows(relucl_context *ctx, const relucl_tensor *src,
     RELUCL__TRY(relucl__check_tensor(ctx, fn, "index", index, &ni));
     RELUCL__TRY(relucl__check_tensor(ctx, fn, "dst", dst, &nd));
     size_t src_rows = src->dims[0], rows = dst->dims[0];
+    if (src_rows > ((size_t)1 << 24))
+        return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,
+                            "src has %zu rows; row numbers are floats, exact only up to 2^24",
+                            src_rows);
     size_t cols = src_rows ? ns / src_rows : 0, dst_cols = rows ? nd / rows : cols;
     if (src->ndim != dst->ndim || cols != dst_cols)
         return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,
