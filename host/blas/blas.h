@@ -18,6 +18,11 @@ relucl_status relucl__blas_status(relucl_context *ctx, const char *fn, int code)
  * in ctx->tuning_note. */
 relucl_status relucl__tuning_apply(relucl_context *ctx, const char *fn);
 
+/* tuning.c: 1 if f is a tuning file the library would use on a device with these limits, else
+ * 0 with the reason in why (what the library's own loading does, without a context). */
+int relucl__tuning_check(FILE *f, size_t work_group, unsigned long long local_mem, char *why,
+                         size_t size);
+
 /* clblast_lock.c: every CLBlast call of relucl runs between these; exclusive for
  * CLBlastOverrideParameters, shared for routines. */
 void relucl__clblast_lock(int exclusive);

@@ -351,6 +351,14 @@ static int parse_file(FILE *f, const device_limits *lim, tuning_set *sets, char 
     return 1;
 }
 
+int relucl__tuning_check(FILE *f, size_t work_group, unsigned long long local_mem, char *why,
+                        size_t size) {
+    device_limits lim = {work_group, local_mem};
+    tuning_set sets[KERNEL_COUNT];
+    memset(sets, 0, sizeof sets);
+    return parse_file(f, &lim, sets, why, size);
+}
+
 /* Loads the user's sets if the file exists; a broken file leaves sets[] empty and says why in
  * the context's note. */
 static void load_user(relucl_context *ctx, const char *fn, const device_limits *lim,

@@ -8,6 +8,7 @@
 #include "relucl_programs.h" /* RELUCL_PROGRAM_<NAME>, generated from kernels/programs.cmake */
 
 #include <stdint.h>
+#include <stdio.h>
 
 #define RELUCL_ERROR_SIZE 8192
 #define RELUCL_MAX_KERNELS 64
@@ -115,6 +116,9 @@ int relucl__program_cache_path(relucl_context *ctx, relucl__program_id id, char 
 /* A compiled program from the cache, or NULL (absent, corrupt, stale or unloadable), with the
  * outcome counted in ctx->cache. */
 cl_program relucl__program_cache_load(relucl_context *ctx, relucl__program_id id);
+/* One cache entry from f: its binary (malloc'd) when the header matches key and describes the
+ * rest of the file exactly and the checksum agrees, else NULL. */
+unsigned char *relucl__cache_entry_read(FILE *f, uint64_t key, size_t *size);
 /* Stores program's binary for the next process; failures only cost time later. */
 void relucl__program_cache_store(relucl_context *ctx, relucl__program_id id, cl_program program);
 

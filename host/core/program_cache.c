@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Entry layout (host byte order; a cache never leaves its machine): magic "RELUCLPB",
@@ -76,26 +77,35 @@ int relucl__program_cache_path(relucl_context *ctx, relucl__program_id id, char 
     return n > 0 && (size_t)n < size;
 }
 
-/* Reads an entry and returns its binary (malloc'd) if every check passes, else NULL. */
-static unsigned char *read_entry(const char *path, uint64_t key, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
+unsigned char *relucl__cache_entry_read(FILE *f, uint64_t key, size_t *size) {
     cache_header h;
+    struct stat st;
     unsigned char *binary = NULL;
-    int ok = fread(&h, sizeof h, 1, f) == 1 && memcmp(h.magic, CACHE_MAGIC, 8) == 0 &&
-             h.version == CACHE_VERSION && h.key == key && h.size > 0 && h.size < (1ull << 31);
+    /* The header must describe exactly the rest of the file before anything is allocated. */
+    int ok = fstat(fileno(f), &st) == 0 && fread(&h, sizeof h, 1, f) == 1 &&
+             memcmp(h.magic, CACHE_MAGIC, 8) == 0 && h.version == CACHE_VERSION &&
+             h.key == key && h.size > 0 && st.st_size >= (off_t)sizeof h &&
+             h.size == (uint64_t)st.st_size - sizeof h;
     if (ok && (binary = malloc((size_t)h.size)) != NULL) {
         int extra = 0;
         ok = fread(binary, 1, (size_t)h.size, f) == h.size && fread(&extra, 1, 1, f) == 0 &&
-             relucl__fnv1a(RELUCL__FNV_OFFSET, binary, (size_t)h.size) == h.checksum;
+             relucl__checksum_ok(relucl__fnv1a(RELUCL__FNV_OFFSET, binary, (size_t)h.size),
+                                 h.checksum);
     }
-    fclose(f);
     if (!ok || !binary) {
         free(binary);
         return NULL;
     }
     *size = (size_t)h.size;
+    return binary;
+}
+
+static unsigned char *read_entry(const char *path, uint64_t key, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    unsigned char *binary = relucl__cache_entry_read(f, key, size);
+    fclose(f);
     return binary;
 }
 

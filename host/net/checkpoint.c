@@ -175,17 +175,19 @@ static relucl_status read_file(relucl_net *net, const char *fn, const char *path
     return status;
 }
 
-/* Checks the whole file against net; on success fills opt, steps and the floats' offset. */
-static relucl_status parse(relucl_net *net, const char *fn, const char *path, reader *r,
-                           relucl_optimizer *opt, unsigned long long *steps) {
+relucl_status relucl__checkpoint_parse(relucl_net *net, const char *fn, const char *path,
+                                      const unsigned char *data, size_t size,
+                                      relucl_optimizer *opt, unsigned long long *steps,
+                                      size_t *floats_at) {
     relucl_context *ctx = net->ctx;
+    reader reading = {data, size, 0, 0}, *r = &reading;
     if (r->size < 8 + 8 || memcmp(r->data, MAGIC, 8) != 0)
         return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn, "\"%s\" is not a relucl checkpoint",
                            path);
     uint64_t stored = 0;
     for (int i = 0; i < 8; i++)
         stored |= (uint64_t)r->data[r->size - 8 + (size_t)i] << (8 * i);
-    if (relucl__fnv1a(RELUCL__FNV_OFFSET, r->data, r->size - 8) != stored)
+    if (!relucl__checksum_ok(relucl__fnv1a(RELUCL__FNV_OFFSET, r->data, r->size - 8), stored))
         return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn,
                            "\"%s\": checksum mismatch: the file is corrupt or truncated", path);
     r->at = 8;
@@ -210,9 +212,15 @@ static relucl_status parse(relucl_net *net, const char *fn, const char *path, re
     *steps = get(r, 8);
     if (r->bad || r->size - 8 - r->at != 3 * net->param_count * sizeof(float))
         return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn, "\"%s\": wrong length", path);
-    if (opt->kind != RELUCL_OPTIMIZER_SGD && opt->kind != RELUCL_OPTIMIZER_ADAM)
-        return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn, "\"%s\": unknown optimizer %d", path,
-                           (int)opt->kind);
+    /* A file with a good checksum can still hold settings no optimizer accepts. */
+    if (relucl__net_check_optimizer(ctx, fn, opt) != RELUCL_OK) {
+        char why[256] = "";
+        if (ctx)
+            memcpy(why, ctx->error, sizeof why - 1); /* cut: it is only the detail */
+        return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn, "\"%s\": bad optimizer settings (%s)",
+                            path, why);
+    }
+    *floats_at = r->at;
     return RELUCL_OK;
 }
 
@@ -229,10 +237,11 @@ relucl_status relucl_net_load(relucl_net *net, const char *path) {
         status = read_file(net, fn, path, &data, &size);
     if (status != RELUCL_OK)
         return status;
-    reader r = {data, size, 0, 0};
     relucl_optimizer opt = net->opt;
     unsigned long long steps = 0;
-    status = parse(net, fn, path, &r, &opt, &steps);
+    size_t at = 0;
+    status = relucl__checkpoint_parse(net, fn, path, data, size, &opt, &steps, &at);
+    reader r = {data, size, at, 0};
     if (status == RELUCL_OK) {
         /* Back to host floats, in place, then onto the device. */
         size_t count = 3 * net->param_count;

@@ -45,6 +45,17 @@ struct relucl_net {
 /* net_spec.c: fills layers, layer_count and the normalised spec from a spec or preset. */
 relucl_status relucl__net_parse(relucl_net *net, const char *fn, const char *spec);
 
+/* net_train.c: opt holds settings an optimizer accepts (kind known, rates in range). */
+relucl_status relucl__net_check_optimizer(relucl_context *ctx, const char *fn,
+                                          const relucl_optimizer *opt);
+
+/* checkpoint.c: checks a checkpoint file's bytes against net (magic, checksum, version, spec,
+ * sizes, optimizer settings); on success fills opt, steps and the offset of the floats. */
+relucl_status relucl__checkpoint_parse(relucl_net *net, const char *fn, const char *path,
+                                      const unsigned char *data, size_t size,
+                                      relucl_optimizer *opt, unsigned long long *steps,
+                                      size_t *floats_at);
+
 static inline size_t relucl__shape_count(const size_t shape[3]) {
     return shape[0] * shape[1] * shape[2];
 }

@@ -266,8 +266,8 @@ relucl_status relucl_net_take_metrics(relucl_net *net, double *mean_loss, double
 static int in_unit_interval(float v) { return v >= 0.0f && v < 1.0f; }
 
 /* Checked here in full so a bad setting fails now, not half-way through a training step. */
-static relucl_status check_optimizer(relucl_context *ctx, const char *fn,
-                                     const relucl_optimizer *opt) {
+relucl_status relucl__net_check_optimizer(relucl_context *ctx, const char *fn,
+                                          const relucl_optimizer *opt) {
     if (opt->kind == RELUCL_OPTIMIZER_SGD) {
         const relucl_sgd *s = &opt->sgd;
         if (!(isfinite(s->lr) && s->lr >= 0.0f))
@@ -308,7 +308,7 @@ relucl_status relucl_net_set_optimizer(relucl_net *net, const relucl_optimizer *
     if (status == RELUCL_OK && !opt)
         status = relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "opt is NULL");
     if (status == RELUCL_OK)
-        status = check_optimizer(net->ctx, fn, opt);
+        status = relucl__net_check_optimizer(net->ctx, fn, opt);
     if (status != RELUCL_OK)
         return status;
     if (opt->kind != net->opt.kind) { /* new state for a new kind of optimizer */
