@@ -11,7 +11,7 @@
 /* The input rows [lo, hi) of output row o, padding left out. */
 ulong2 window_rows(ulong o, ulong ksize, ulong stride, ulong pad, ulong size) {
     ulong start = o * stride; /* in padded coordinates */
-    ulong lo = start > pad ? start - pad : 0;
+    ulong lo = start - min(start, pad); /* start - pad, or 0 */
     return (ulong2)(lo, min(start + ksize - pad, size));
 }
 
