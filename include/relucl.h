@@ -112,6 +112,18 @@ typedef struct relucl_tensor {
     size_t dims[RELUCL_MAX_DIMS];
 } relucl_tensor;
 
+/* Large tensors. Sizes and offsets are size_t everywhere and the kernels index with 64-bit
+ * integers, so element counts past 2^31 (and 2^32) are handled as such wherever one buffer can
+ * hold them. One buffer can hold at most CL_DEVICE_MAX_MEM_ALLOC_SIZE bytes (PoCL on the project's CI
+ * machines: 1 GiB of 3.6 GiB; GPUs often a quarter of theirs): relucl_tensor_create past that is
+ * RELUCL_ERROR_OUT_OF_MEMORY with the size in the message, and a larger array is processed
+ * as views of several buffers (samples/chunked-relu.c). Narrower limits, each refused with
+ * RELUCL_ERROR_SHAPE or RELUCL_ERROR_UNSUPPORTED before anything runs: convolution extents
+ * up to INT_MAX each; PReLU over at most 2^32 - 1 rows of 2^32 - 1 elements; statistics of
+ * up to 2^32 - 1 elements per work-group's share; float-held integers (class labels, gather
+ * row numbers, max-pooling positions) exact only up to 2^24. A net's buffers are checked
+ * against the device's memory when it is created. */
+
 /* Describes caller-owned memory; no OpenCL call, never fails for valid arguments.
  * Dims beyond ndim are set to 1. relucl never releases a wrapped buffer. */
 RELUCL_API relucl_status relucl_tensor_wrap(cl_mem buffer, size_t offset, int ndim,

@@ -206,6 +206,41 @@ static void test_buffer_of_another_context_is_rejected(void **state) {
     relucl_context_destroy(other);
 }
 
+/* At the device's real limit: a tensor of exactly CL_DEVICE_MAX_MEM_ALLOC_SIZE bytes works end
+ * to end (its count past 2^26 elements on PoCL, past 2^31 on big GPUs); one element more is
+ * refused with the limit in the message. */
+static void test_tensor_at_the_largest_buffer_the_device_allows(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    cl_ulong largest = 0;
+    assert_int_equal(clGetDeviceInfo(relucl_context_device(ctx), CL_DEVICE_MAX_MEM_ALLOC_SIZE,
+                                     sizeof largest, &largest, NULL),
+                     CL_SUCCESS);
+    size_t n = (size_t)(largest / sizeof(float));
+    relucl_tensor t = {0}, bad = {0};
+    assert_int_equal(relucl_tensor_create(ctx, 1, (size_t[]){n + 1}, &bad),
+                     RELUCL_ERROR_OUT_OF_MEMORY);
+    assert_null(bad.buffer);
+    assert_true(support_error_mentions("dims"));
+    assert_non_null(strstr(relucl_context_error(ctx), "CL_DEVICE_MAX_MEM_ALLOC_SIZE"));
+    relucl_status s = relucl_tensor_create(ctx, 2, (size_t[]){n / 4, 4}, &t);
+    if (s == RELUCL_ERROR_OUT_OF_MEMORY) /* the host may not have that much to spare */
+        skip();
+    assert_int_equal(s, RELUCL_OK);
+    relucl_activation relu = {RELUCL_RELU, 0.0f};
+    float tail[4];
+    relucl_tensor last = t;
+    last.offset = 4 * (n / 4) - 4;
+    last.ndim = 1;
+    last.dims[0] = 4;
+    assert_int_equal(relucl_tensor_fill(ctx, &t, -2.0f), RELUCL_OK);
+    assert_int_equal(relucl_tensor_write(ctx, &last, (const float[]){-1, 2, -3, 4}), RELUCL_OK);
+    assert_int_equal(relucl_activation_forward(ctx, relu, &t, &t), RELUCL_OK);
+    assert_int_equal(relucl_tensor_read(ctx, &last, tail), RELUCL_OK);
+    assert_true(tail[0] == 0.0f && tail[1] == 2.0f && tail[2] == 0.0f && tail[3] == 4.0f);
+    relucl_tensor_release(&t);
+}
+
 static void test_reshape_is_a_view_with_the_same_count(void **state) {
     (void)state;
     cl_mem buffer = support_buffer_poisoned(64);
@@ -236,6 +271,7 @@ int main(void) {
         cmocka_unit_test(test_copies_reject_null_host_memory),
         cmocka_unit_test(test_reshape_is_a_view_with_the_same_count),
         cmocka_unit_test(test_buffer_of_another_context_is_rejected),
+        cmocka_unit_test(test_tensor_at_the_largest_buffer_the_device_allows),
     };
     return cmocka_run_group_tests(tests, support_setup, support_teardown);
 }

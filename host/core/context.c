@@ -142,6 +142,8 @@ static void describe_device(relucl_context *ctx) {
     ctx->max_work_group = 64;
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof ctx->max_work_group,
                     &ctx->max_work_group, NULL);
+    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc,
+                    &ctx->max_alloc, NULL);
 }
 
 static void copy_message(char *message, size_t size, const char *text) {

@@ -35,6 +35,7 @@ struct relucl_context {
     relucl__kernel_slot kernels[RELUCL_MAX_KERNELS];
     int kernel_count;
     size_t max_work_group;
+    cl_ulong max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer */
     relucl__cache_stats cache;
     cl_mem workspace; /* convolution scratch, grown on demand, reused (ops/conv_gemm.c) */
     size_t workspace_size, workspace_limit;

@@ -25,6 +25,12 @@ size_t relucl_tensor_count(const relucl_tensor *t) {
 relucl_status relucl__buffer_create(relucl_context *ctx, const char *fn, const char *what,
                                     size_t count, cl_mem *out) {
     /* OpenCL has no empty buffers; an empty tensor still gets one element of storage. */
+    if (ctx->max_alloc && count > ctx->max_alloc / sizeof(float))
+        return relucl__fail(ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn,
+                            "%s: %zu floats (%zu bytes) are more than the device's largest "
+                            "buffer, %llu bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)",
+                            what, count, count * sizeof(float),
+                            (unsigned long long)ctx->max_alloc);
     cl_int err = CL_SUCCESS;
     *out =
         clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (count ? count : 1) * sizeof(float), NULL, &err);
@@ -46,7 +52,7 @@ relucl_status relucl_tensor_create(relucl_context *ctx, int ndim, const size_t *
     if (n == SIZE_MAX)
         return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn, "dims: element count overflows");
     cl_mem buffer;
-    RELUCL__TRY(relucl__buffer_create(ctx, fn, "clCreateBuffer", n, &buffer));
+    RELUCL__TRY(relucl__buffer_create(ctx, fn, "dims", n, &buffer));
     relucl_tensor t = {buffer, 0, ndim, {1, 1, 1, 1}};
     memcpy(t.dims, dims, (size_t)ndim * sizeof *dims);
     *out = t;
