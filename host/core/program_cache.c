@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Entry layout (host byte order; a cache never leaves its machine): magic "RELUCLPB",
@@ -79,13 +78,13 @@ int relucl__program_cache_path(relucl_context *ctx, relucl__program_id id, char 
 
 unsigned char *relucl__cache_entry_read(FILE *f, uint64_t key, size_t *size) {
     cache_header h;
-    struct stat st;
     unsigned char *binary = NULL;
     /* The header must describe exactly the rest of the file before anything is allocated. */
-    int ok = fstat(fileno(f), &st) == 0 && fread(&h, sizeof h, 1, f) == 1 &&
-             memcmp(h.magic, CACHE_MAGIC, 8) == 0 && h.version == CACHE_VERSION &&
-             h.key == key && h.size > 0 && st.st_size >= (off_t)sizeof h &&
-             h.size == (uint64_t)st.st_size - sizeof h;
+    long length = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    int ok = length >= (long)sizeof h && fseek(f, 0, SEEK_SET) == 0 &&
+             fread(&h, sizeof h, 1, f) == 1 && memcmp(h.magic, CACHE_MAGIC, 8) == 0 &&
+             h.version == CACHE_VERSION && h.key == key && h.size > 0 &&
+             h.size == (uint64_t)length - sizeof h;
     if (ok && (binary = malloc((size_t)h.size)) != NULL) {
         int extra = 0;
         ok = fread(binary, 1, (size_t)h.size, f) == h.size && fread(&extra, 1, 1, f) == 0 &&
