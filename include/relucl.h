@@ -544,6 +544,32 @@ RELUCL_API relucl_status relucl_net_set_optimizer(relucl_net *net, const relucl_
  * the net's device counters; nothing is read back. */
 RELUCL_API relucl_status relucl_net_train_step(relucl_net *net, const relucl_tensor *x,
                                                const relucl_tensor *labels);
+/* The training step in two halves, for data-parallel training (tools/train-dist.c uses MPI;
+ * any other communication library can do the same): compute_gradients runs forward, the loss
+ * (added to the counters) and backward, leaving the gradients of the mean loss over x's rows
+ * in the net's gradient buffer; the caller may then combine gradient buffers across processes
+ * (sum them, each scaled by its share of the global batch); apply_gradients makes one
+ * optimizer update from the buffer and counts the step. train_step is compute + apply. */
+RELUCL_API relucl_status relucl_net_compute_gradients(relucl_net *net, const relucl_tensor *x,
+                                                      const relucl_tensor *labels);
+RELUCL_API relucl_status relucl_net_apply_gradients(relucl_net *net);
+
+/* The net's own buffers, each one contiguous run of floats: the parameters (layer by layer:
+ * w, b, PReLU slope, in checkpoint order), their gradients (same layout), and the optimizer
+ * state (SGD velocity or Adam m, then Adam v: twice the parameter count). Borrowed views, valid
+ * while the net lives; read and write them with the tensor calls (e.g. to broadcast initial
+ * parameters from one process, or to reduce gradients). */
+typedef enum relucl_net_buffer_kind {
+    RELUCL_NET_PARAMETERS,
+    RELUCL_NET_GRADIENTS,
+    RELUCL_NET_OPTIMIZER_STATE
+} relucl_net_buffer_kind;
+RELUCL_API relucl_status relucl_net_buffer(relucl_net *net, relucl_net_buffer_kind which,
+                                           relucl_tensor *out);
+/* Sets the step count (Adam's bias correction uses it), e.g. on processes that received a
+ * resumed net's state from another. */
+RELUCL_API relucl_status relucl_net_set_steps(relucl_net *net, unsigned long long steps);
+
 /* Forward only, adding loss and correct count to the counters like a training step. */
 RELUCL_API relucl_status relucl_net_evaluate(relucl_net *net, const relucl_tensor *x,
                                              const relucl_tensor *labels);

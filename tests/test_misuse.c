@@ -126,6 +126,10 @@ CALL(net_take_metrics, relucl_net_take_metrics(ctx ? f.net : NULL, NULL, NULL))
 CALL(net_forward, relucl_net_forward(ctx ? f.net : NULL, &f.x, NULL))
 CALL(net_layer, relucl_net_layer(ctx ? f.net : NULL, 0, NULL))
 CALL(net_save, relucl_net_save(ctx ? f.net : NULL, NULL))
+CALL(net_compute_gradients, relucl_net_compute_gradients(ctx ? f.net : NULL, &f.x, NULL))
+CALL(net_buffer, relucl_net_buffer(ctx ? f.net : NULL, RELUCL_NET_GRADIENTS, NULL))
+CALL(net_apply_gradients, relucl_net_apply_gradients(ctx ? f.net : NULL))
+CALL(net_set_steps, relucl_net_set_steps(ctx ? f.net : NULL, 1))
 CALL(net_load, relucl_net_load(ctx ? f.net : NULL, NULL))
 
 #define ROWS(name, want, word)                                                                 \
@@ -177,6 +181,10 @@ static const misuse table[] = {
     ROWS(net_layer, RELUCL_ERROR_INVALID_ARGUMENT, "out"),
     ROWS(net_save, RELUCL_ERROR_INVALID_ARGUMENT, "path"),
     ROWS(net_load, RELUCL_ERROR_INVALID_ARGUMENT, "path"),
+    ROWS(net_compute_gradients, RELUCL_ERROR_INVALID_ARGUMENT, "labels"),
+    ROWS(net_buffer, RELUCL_ERROR_INVALID_ARGUMENT, "out"),
+    {"net_apply_gradients", net_apply_gradients, 1, RELUCL_ERROR_INVALID_ARGUMENT, NULL},
+    {"net_set_steps", net_set_steps, 1, RELUCL_ERROR_INVALID_ARGUMENT, NULL},
 };
 
 static void test_every_public_call_rejects_misuse_cleanly(void **state) {

@@ -142,6 +142,70 @@ static void test_nets_larger_than_the_device_are_refused(void **state) {
     }
 }
 
+/* compute_gradients + apply_gradients is train_step, bit for bit; the buffers are the net's
+ * own, and a gradient buffer changed between the halves is the one applied. */
+static void test_split_step_matches_train_step(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    enum { ROWS = 4, IN = 5 };
+    float x[ROWS * IN], labels[ROWS] = {0, 1, 2, 1};
+    support_fill_uniform(x, ROWS * IN, 31, -1, 1);
+    cl_mem bx = support_buffer_from(x, ROWS * IN), bl = support_buffer_from(labels, ROWS);
+    relucl_tensor tx = support_view(bx, 0, 2, (size_t[2]){ROWS, IN}),
+                  tl = support_view1(bl, 0, ROWS);
+    relucl_net *a = NULL, *b = NULL;
+    assert_int_equal(relucl_net_create(ctx, "5-6-relu-3", ROWS, 4, &a), RELUCL_OK);
+    assert_int_equal(relucl_net_create(ctx, "5-6-relu-3", ROWS, 4, &b), RELUCL_OK);
+    relucl_optimizer adam = {
+        RELUCL_OPTIMIZER_ADAM, {0.0f, 0.0f, 0.0f, 0}, {0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    assert_int_equal(relucl_net_set_optimizer(a, &adam), RELUCL_OK);
+    assert_int_equal(relucl_net_set_optimizer(b, &adam), RELUCL_OK);
+    size_t count = relucl_net_parameter_count(a);
+    relucl_tensor pa, pb, ga, gb, sa;
+    assert_int_equal(relucl_net_buffer(a, RELUCL_NET_PARAMETERS, &pa), RELUCL_OK);
+    assert_int_equal(relucl_net_buffer(b, RELUCL_NET_PARAMETERS, &pb), RELUCL_OK);
+    assert_int_equal(relucl_net_buffer(a, RELUCL_NET_GRADIENTS, &ga), RELUCL_OK);
+    assert_int_equal(relucl_net_buffer(b, RELUCL_NET_GRADIENTS, &gb), RELUCL_OK);
+    assert_int_equal(relucl_net_buffer(a, RELUCL_NET_OPTIMIZER_STATE, &sa), RELUCL_OK);
+    assert_int_equal(relucl_tensor_count(&pa), count);
+    assert_int_equal(relucl_tensor_count(&ga), count);
+    assert_int_equal(relucl_tensor_count(&sa), 2 * count);
+    float *wa = malloc(count * sizeof *wa), *wb = malloc(count * sizeof *wb);
+    for (int step = 0; step < 3; step++) {
+        assert_int_equal(relucl_net_train_step(a, &tx, &tl), RELUCL_OK);
+        assert_int_equal(relucl_net_compute_gradients(b, &tx, &tl), RELUCL_OK);
+        assert_int_equal(relucl_net_apply_gradients(b), RELUCL_OK);
+    }
+    assert_int_equal(relucl_tensor_read(ctx, &pa, wa), RELUCL_OK);
+    assert_int_equal(relucl_tensor_read(ctx, &pb, wb), RELUCL_OK);
+    assert_true(support_equal_bits(wb, wa, count, "split step vs train_step"));
+    assert_int_equal(relucl_net_steps(b), 3);
+    /* Doubling the gradients between the halves is what gets applied: SGD moves twice as far. */
+    relucl_optimizer sgd = {
+        RELUCL_OPTIMIZER_SGD, {0.1f, 0.0f, 0.0f, 0}, {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0}};
+    assert_int_equal(relucl_net_set_optimizer(b, &sgd), RELUCL_OK);
+    assert_int_equal(relucl_net_compute_gradients(b, &tx, &tl), RELUCL_OK);
+    float *g = malloc(count * sizeof *g);
+    assert_int_equal(relucl_tensor_read(ctx, &gb, g), RELUCL_OK);
+    for (size_t i = 0; i < count; i++)
+        g[i] *= 2.0f;
+    assert_int_equal(relucl_tensor_write(ctx, &gb, g), RELUCL_OK);
+    assert_int_equal(relucl_net_apply_gradients(b), RELUCL_OK);
+    float *after = malloc(count * sizeof *after);
+    assert_int_equal(relucl_tensor_read(ctx, &pb, after), RELUCL_OK);
+    for (size_t i = 0; i < count; i++)
+        assert_true(after[i] == wb[i] - 0.1f * g[i]);
+    assert_int_equal(relucl_net_set_steps(b, 42), RELUCL_OK);
+    assert_int_equal(relucl_net_steps(b), 42);
+    assert_int_equal(relucl_net_buffer(b, (relucl_net_buffer_kind)7, &pb),
+                     RELUCL_ERROR_INVALID_ARGUMENT);
+    free(wa), free(wb), free(g), free(after);
+    relucl_net_destroy(a);
+    relucl_net_destroy(b);
+    support_buffer_release(bx);
+    support_buffer_release(bl);
+}
+
 /* Points around `classes` centres in `dims` dimensions, labelled by centre. */
 static void clusters(float *x, float *labels, size_t n, size_t dims, size_t classes,
                      uint64_t seed) {
@@ -400,6 +464,7 @@ int main(void) {
         cmocka_unit_test(test_malformed_specs_are_rejected),
         cmocka_unit_test(test_specs_too_long_once_normalised_are_rejected),
         cmocka_unit_test(test_normalised_spec_recreates_the_net),
+        cmocka_unit_test(test_split_step_matches_train_step),
         cmocka_unit_test(test_nets_larger_than_the_device_are_refused),
         cmocka_unit_test(test_every_activation_learns_clusters),
         cmocka_unit_test(test_net_gradient_matches_finite_differences),

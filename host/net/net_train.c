@@ -194,19 +194,64 @@ static relucl_status forward_and_loss(relucl_net *net, const char *fn, const rel
     return status == RELUCL_OK ? loss(net, *rows, labels, with_gradient) : status;
 }
 
-relucl_status relucl_net_train_step(relucl_net *net, const relucl_tensor *x,
-                                    const relucl_tensor *labels) {
+/* Forward, loss and backward against fn: the gradients end up in net->grads. */
+static relucl_status gradients(relucl_net *net, const char *fn, const relucl_tensor *x,
+                               const relucl_tensor *labels) {
     size_t rows = 0;
     if (!net)
         return RELUCL_ERROR_INVALID_ARGUMENT;
-    relucl_status status = forward_and_loss(net, "relucl_net_train_step", x, labels, 1, &rows);
-    if (status == RELUCL_OK)
-        status = backward(net, x, rows);
-    if (status == RELUCL_OK)
-        status = update(net);
-    if (status == RELUCL_OK)
-        net->steps++;
-    return status;
+    RELUCL__TRY(forward_and_loss(net, fn, x, labels, 1, &rows));
+    return backward(net, x, rows);
+}
+
+static relucl_status apply(relucl_net *net) {
+    RELUCL__TRY(update(net));
+    net->steps++;
+    return RELUCL_OK;
+}
+
+relucl_status relucl_net_train_step(relucl_net *net, const relucl_tensor *x,
+                                    const relucl_tensor *labels) {
+    RELUCL__TRY(gradients(net, "relucl_net_train_step", x, labels));
+    return apply(net);
+}
+
+relucl_status relucl_net_compute_gradients(relucl_net *net, const relucl_tensor *x,
+                                           const relucl_tensor *labels) {
+    return gradients(net, "relucl_net_compute_gradients", x, labels);
+}
+
+relucl_status relucl_net_apply_gradients(relucl_net *net) {
+    if (!net)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    RELUCL__TRY(relucl__check_context(net->ctx));
+    return apply(net);
+}
+
+relucl_status relucl_net_buffer(relucl_net *net, relucl_net_buffer_kind which,
+                                relucl_tensor *out) {
+    static const char fn[] = "relucl_net_buffer";
+    if (!net)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    RELUCL__TRY(relucl__check_context(net->ctx));
+    if (!out)
+        return relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "out is NULL");
+    relucl_tensor state = {net->state, 0, 1, {2 * net->param_count, 1, 1, 1}};
+    switch (which) {
+    case RELUCL_NET_PARAMETERS: *out = net->all_params; return RELUCL_OK;
+    case RELUCL_NET_GRADIENTS: *out = net->all_grads; return RELUCL_OK;
+    case RELUCL_NET_OPTIMIZER_STATE: *out = state; return RELUCL_OK;
+    }
+    return relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "which is %d, not a buffer",
+                        (int)which);
+}
+
+relucl_status relucl_net_set_steps(relucl_net *net, unsigned long long steps) {
+    if (!net)
+        return RELUCL_ERROR_INVALID_ARGUMENT;
+    RELUCL__TRY(relucl__check_context(net->ctx));
+    net->steps = steps;
+    return RELUCL_OK;
 }
 
 relucl_status relucl_net_evaluate(relucl_net *net, const relucl_tensor *x,
