@@ -4,7 +4,8 @@
  * Both data sets are uploaded once. Every batch is gathered on the device through a shuffled
  * index, so per batch the host only enqueues work; metrics are read back once per epoch.
  * With no options it runs the reference recipe: MLP 784-256-128-10 with ReLU, batch 128,
- * SGD with momentum 0.9, learning rate 0.05, 10 epochs.
+ * SGD with momentum 0.9, learning rate 0.05, 10 epochs. Under mpirun it trains data-parallel
+ * on every rank (train-parallel.c); rank 0 alone prints and writes files.
  * Exit status: 0 done, 1 failure (no data set, a device or file error), 2 bad options.
  */
 #include <relucl.h>
@@ -12,6 +13,7 @@
 #include "io/atomic_file.h"
 #include "tool.h"
 #include "train-diagnostics.h"
+#include "train-parallel.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -57,6 +59,8 @@ typedef struct trainer {
     float *order_host;
     diagnostics diag; /* with --diagnostics */
     int diag_on;
+    dist d;       /* the ranks; one without mpirun */
+    parallel par; /* with more than one rank */
 } trainer;
 
 static void usage(FILE *f) {
@@ -315,9 +319,13 @@ static int setup(trainer *t, const options *o) {
            relucl_net_parameter_count(t->net), o->optimizer, o->lr);
     if (!strcmp(o->optimizer, "sgd"))
         printf(" momentum %g", o->momentum);
-    printf(" weight decay %g, batch %zu\n%zu training and %zu test images on %s\n", o->weight_decay,
+    printf(" weight decay %g, batch %zu\n%zu training and %zu test images on %s", o->weight_decay,
            t->batch, t->train.n, t->test.n, relucl_context_device_name(t->ctx));
-    return 0;
+    if (t->d.size > 1)
+        printf(" on %d ranks (%zu rows of each batch per rank)", t->d.size,
+               (t->batch + (size_t)t->d.size - 1) / (size_t)t->d.size);
+    printf("\n");
+    return t->d.size == 1 || parallel_init(&t->par, &t->d, t->ctx, t->net) == 0 ? 0 : 1;
 }
 
 /* ---- Training ---------------------------------------------------------------------------- */
@@ -325,7 +333,7 @@ static int setup(trainer *t, const options *o) {
 typedef struct progress {
     size_t epoch, epochs;
     double start, shown, interval;
-    int tty;
+    int tty, quiet; /* quiet: not rank 0 */
 } progress;
 
 /* Every SYNC_BATCHES batches waits for the queue, so that the host stays near the device
@@ -335,7 +343,7 @@ static int show_progress(progress *p, relucl_context *ctx, size_t batches, size_
         return 1;
     if (!check(ctx, relucl_context_finish(ctx), "relucl_context_finish"))
         return 0;
-    if (tool_seconds() - p->shown < p->interval)
+    if (p->quiet || tool_seconds() - p->shown < p->interval)
         return 1;
     p->shown = tool_seconds();
     double rate = (double)done / (p->shown - p->start);
@@ -354,53 +362,88 @@ static int show_progress(progress *p, relucl_context *ctx, size_t batches, size_
     return 1;
 }
 
-/* Gathers rows first.. of s, in the order of index, into views of the batch buffers. */
-static int gather(trainer *t, const split *s, const relucl_tensor *index, size_t first,
+/* Gathers `rows` rows first.. of s, in the order of index, into views of the batch buffers. */
+static int gather(trainer *t, const split *s, const relucl_tensor *index, size_t first, size_t rows,
                   relucl_tensor *x, relucl_tensor *y) {
     *x = t->x;
     *y = t->y;
-    x->dims[0] = y->dims[0] = s->n - first < t->batch ? s->n - first : t->batch;
+    x->dims[0] = y->dims[0] = rows;
     return check(t->ctx, relucl_gather_rows(t->ctx, &s->images, index, first, x, &s->labels, y),
                  "relucl_gather_rows");
 }
 
 static int train_epoch(trainer *t, const options *o, size_t epoch, record *r) {
     size_t n = t->train.n;
-    progress p = {epoch + 1, (size_t)o->epochs, tool_seconds(), tool_seconds(), isatty(2) ? 0.1 : 10.0, isatty(2)};
+    progress p = {epoch + 1,      (size_t)o->epochs,      tool_seconds(),
+                  tool_seconds(), isatty(2) ? 0.1 : 10.0, isatty(2),
+                  t->d.rank != 0};
     relucl_tensor x, y;
     int ok = check(t->ctx, relucl_shuffle(o->seed, epoch, n, t->perm), "relucl_shuffle");
     for (size_t i = 0; ok && i < n; i++)
         t->order_host[i] = (float)t->perm[i];
     ok = ok && check(t->ctx, relucl_tensor_write(t->ctx, &t->order, t->order_host), "order");
-    for (size_t first = 0; ok && first < n; first += t->batch)
-        ok = gather(t, &t->train, &t->order, first, &x, &y) &&
-             check(t->ctx, relucl_net_train_step(t->net, &x, &y), "relucl_net_train_step") &&
+    size_t mine = 0; /* rows this rank trained on */
+    for (size_t first = 0; ok && first < n; first += t->batch) {
+        size_t rows = n - first < t->batch ? n - first : t->batch;
+        if (t->d.size == 1) {
+            ok = gather(t, &t->train, &t->order, first, rows, &x, &y) &&
+                 check(t->ctx, relucl_net_train_step(t->net, &x, &y), "relucl_net_train_step");
+        } else { /* this rank's slice of the global batch, then the shared update */
+            size_t lo, hi;
+            parallel_slice(&t->par, rows, &lo, &hi);
+            ok = (hi == lo || (gather(t, &t->train, &t->order, first + lo, hi - lo, &x, &y) &&
+                               check(t->ctx, relucl_net_compute_gradients(t->net, &x, &y),
+                                     "relucl_net_compute_gradients"))) &&
+                 parallel_step(&t->par, hi - lo, rows);
+            mine += hi - lo;
+        }
+        ok = ok &&
              (!t->diag_on || diag_after_step(&t->diag, first / t->batch, SYNC_BATCHES) == 0) &&
-             show_progress(&p, t->ctx, first / t->batch + 1, first + x.dims[0], n);
+             show_progress(&p, t->ctx, first / t->batch + 1, first + rows, n);
+    }
     ok = ok && check(t->ctx, relucl_net_take_metrics(t->net, &r->train_loss, &r->train_acc),
                      "relucl_net_take_metrics");
+    if (ok && t->d.size > 1) { /* per-sample means over every rank's rows */
+        double sums[3] = {r->train_loss * (double)mine, r->train_acc * (double)mine, (double)mine};
+        ok = parallel_sum(&t->par, sums, 3);
+        r->train_loss = sums[0] / sums[2], r->train_acc = sums[1] / sums[2];
+    }
     r->seconds = tool_seconds() - p.start;
     r->rate = (double)n / r->seconds;
-    if (p.tty)
+    if (p.tty && !p.quiet)
         fprintf(stderr, "\r%78s\r", "");
     return ok;
 }
 
+/* The test set batch by batch; with several ranks, batch i on rank i mod ranks and the totals
+ * summed, which gives the one-rank figures up to the order of the sums. */
 static int evaluate(trainer *t, double *loss, double *accuracy) {
     relucl_tensor x, y;
     int ok = 1;
-    for (size_t first = 0; ok && first < t->test.n; first += t->batch)
-        ok = gather(t, &t->test, &t->identity, first, &x, &y) &&
+    size_t batches = 0, rows = 0, i = 0;
+    for (size_t first = 0; ok && first < t->test.n; first += t->batch, i++) {
+        if (i % (size_t)t->d.size != (size_t)t->d.rank)
+            continue;
+        size_t count = t->test.n - first < t->batch ? t->test.n - first : t->batch;
+        ok = gather(t, &t->test, &t->identity, first, count, &x, &y) &&
              check(t->ctx, relucl_net_evaluate(t->net, &x, &y), "relucl_net_evaluate");
-    return ok && check(t->ctx, relucl_net_take_metrics(t->net, loss, accuracy),
-                       "relucl_net_take_metrics");
+        batches++, rows += count;
+    }
+    ok = ok &&
+         check(t->ctx, relucl_net_take_metrics(t->net, loss, accuracy), "relucl_net_take_metrics");
+    if (ok && t->d.size > 1) {
+        double sums[4] = {*loss * (double)batches, (double)batches, *accuracy * (double)rows,
+                          (double)rows};
+        ok = parallel_sum(&t->par, sums, 4);
+        *loss = sums[0] / sums[1], *accuracy = sums[2] / sums[3];
+    }
+    return ok;
 }
 
 /* ---- Metrics file ------------------------------------------------------------------------ */
 
 /* Writes path.tmp and renames it over path: a reader never sees half a file. */
-static int write_metrics(const char *path, const record *rows, size_t count,
-                         const diagnostics *d) {
+static int write_metrics(const char *path, const record *rows, size_t count, const diagnostics *d) {
     relucl__atomic_file file;
     int e = relucl__atomic_open(&file, path);
     if (!e) {
@@ -455,9 +498,9 @@ static int write_charts(const trainer *t, const options *o, const record *rows, 
     if (!epochs)
         return 0;
     for (size_t e = 0; e < count; e++)
-        epochs[e] = (chart_epoch){rows[e].known, rows[e].train_loss, rows[e].train_acc,
-                                  rows[e].test_loss, rows[e].test_acc,
-                                  rows[e].has_diag ? rows[e].diag : NULL};
+        epochs[e] = (chart_epoch){rows[e].known,     rows[e].train_loss,
+                                  rows[e].train_acc, rows[e].test_loss,
+                                  rows[e].test_acc,  rows[e].has_diag ? rows[e].diag : NULL};
     int status = diag_write_charts(prefix, epochs, count, t->diag_on ? &t->diag : NULL);
     free(epochs);
     if (status != 0)
@@ -467,19 +510,27 @@ static int write_charts(const trainer *t, const options *o, const record *rows, 
 
 /* ---- Main -------------------------------------------------------------------------------- */
 
-/* Loads a checkpoint; *start becomes the number of epochs it has done. */
-static int resume(trainer *t, const options *o, record *rows, size_t *start) {
+/* Loads a checkpoint, on rank 0 (which hands it to the others in share_net). */
+static int resume(trainer *t, const options *o) {
+    return !o->resume || t->d.rank != 0 ||
+           check(t->ctx, relucl_net_load(t->net, o->resume), "relucl_net_load");
+}
+
+/* With several ranks, every rank starts from rank 0's net: the same parameters, optimizer
+ * state and step count. *start becomes the number of epochs a resumed net has done. */
+static int share_net(trainer *t, const options *o, record *rows, size_t *start) {
     size_t per_epoch = (t->train.n + t->batch - 1) / t->batch;
     *start = 0;
+    if (t->d.size > 1 && !parallel_share_net(&t->par))
+        return 0;
     if (!o->resume)
         return 1;
-    if (!check(t->ctx, relucl_net_load(t->net, o->resume), "relucl_net_load"))
-        return 0;
     unsigned long long steps = relucl_net_steps(t->net);
     if (steps % per_epoch) /* saved mid-epoch, or with another --batch or --limit-train */
         fprintf(stderr, "relucl-train: note: %llu steps are not whole epochs\n", steps);
     *start = (size_t)(steps / per_epoch);
-    read_metrics(o->metrics, rows, *start < o->epochs ? *start : (size_t)o->epochs);
+    if (t->d.rank == 0)
+        read_metrics(o->metrics, rows, *start < o->epochs ? *start : (size_t)o->epochs);
     printf("resumed from %s after epoch %zu (%llu steps)\n", o->resume, *start, steps);
     return 1;
 }
@@ -502,10 +553,11 @@ static int train(trainer *t, const options *o, record *rows, size_t start) {
                e + 1, (size_t)o->epochs, r->train_loss, r->train_acc, r->test_loss, r->test_acc,
                r->seconds, r->rate);
         fflush(stdout);
-        if ((o->checkpoint &&
-             !check(t->ctx, relucl_net_save(t->net, o->checkpoint), "relucl_net_save")) ||
-            !write_metrics(o->metrics, rows, e + 1, t->diag_on ? &t->diag : NULL) ||
-            !write_charts(t, o, rows, e + 1))
+        if (t->d.rank == 0 && /* the files are rank 0's alone */
+            ((o->checkpoint &&
+              !check(t->ctx, relucl_net_save(t->net, o->checkpoint), "relucl_net_save")) ||
+             !write_metrics(o->metrics, rows, e + 1, t->diag_on ? &t->diag : NULL) ||
+             !write_charts(t, o, rows, e + 1)))
             return 0;
     }
     if (!last.known && !evaluate(t, &last.test_loss, &last.test_acc)) /* nothing left to train */
@@ -518,12 +570,25 @@ static int train(trainer *t, const options *o, record *rows, size_t start) {
 int main(int argc, char **argv) {
     static const char *files[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                                    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
+    dist d;
+    if (dist_init(&argc, &argv, &d) != 0)
+        return 1;
+    if (d.rank > 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 alone reports */
+        return 1;
     options o;
     int status = parse_options(argc, argv, &o);
-    if (status >= 0)
+    if (status >= 0) {
+        dist_finish();
         return status;
+    }
+    /* Ranks on one machine share its cores instead of each starting a thread per core. */
+    char threads[32];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(threads, sizeof threads, "%ld", cores / d.local_size > 1 ? cores / d.local_size : 1);
+    if (d.local_size > 1)
+        setenv("POCL_MAX_PTHREAD_COUNT", threads, 0);
 
-    trainer t = {.batch = (size_t)o.batch};
+    trainer t = {.batch = (size_t)o.batch, .d = d};
     record *rows = calloc((size_t)o.epochs + 1, sizeof *rows);
     size_t start = 0;
     status = rows ? 0 : 1;
@@ -531,13 +596,15 @@ int main(int argc, char **argv) {
         status = load_idx(o.data, files[i], &t.idx[i]) ? 0 : 1;
     if (status == 0)
         status = setup(&t, &o);
-    if (status == 0 && o.diagnostics) {
+    if (status == 0 && o.diagnostics && d.rank == 0) { /* of rank 0's slices */
         t.diag_on = diag_init(&t.diag, t.ctx, t.net, o.dead_threshold) == 0;
         status = t.diag_on ? 0 : 1;
     }
-    if (status == 0 &&
-        !(resume(&t, &o, rows, &start) && set_optimizer(&t, &o) && train(&t, &o, rows, start)))
+    if (status == 0 && !(resume(&t, &o) && set_optimizer(&t, &o) &&
+                         share_net(&t, &o, rows, &start) && train(&t, &o, rows, start)))
         status = 1;
+    if (status != 0 && d.size > 1)
+        dist_abort(status); /* every rank stops, none waits for this one */
 
     relucl_tensor *tensors[] = {&t.train.images, &t.train.labels, &t.test.images, &t.test.labels,
                                 &t.order,        &t.identity,     &t.x,           &t.y};
@@ -552,5 +619,8 @@ int main(int argc, char **argv) {
     free(t.perm);
     free(t.order_host);
     free(rows);
+    if (d.size > 1)
+        parallel_free(&t.par);
+    dist_finish();
     return status;
 }
