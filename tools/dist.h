@@ -7,8 +7,8 @@
 #include <stddef.h>
 
 typedef struct dist {
-    int rank, size; /* this process and how many there are */
-    int local_size; /* how many share this machine (for sharing its cores) */
+    int rank, size;             /* this process and how many there are */
+    int local_rank, local_size; /* among the ranks on this machine (its cores, its GPUs) */
 } dist;
 
 /* Joins the job when there is one. Returns 0, or prints why and returns -1. */

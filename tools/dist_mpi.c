@@ -16,7 +16,7 @@ static int started_by_mpirun(void) {
 }
 
 int dist_init(int *argc, char ***argv, dist *d) {
-    *d = (dist){0, 1, 1};
+    *d = (dist){0, 1, 0, 1};
     if (!started_by_mpirun())
         return 0;
     if (MPI_Init(argc, argv) != MPI_SUCCESS) {
@@ -28,6 +28,7 @@ int dist_init(int *argc, char ***argv, dist *d) {
     MPI_Comm_size(MPI_COMM_WORLD, &d->size);
     MPI_Comm local;
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL, &local);
+    MPI_Comm_rank(local, &d->local_rank);
     MPI_Comm_size(local, &d->local_size);
     MPI_Comm_free(&local);
     return 0;

@@ -5,7 +5,7 @@
 
 int dist_init(int *argc, char ***argv, dist *d) {
     (void)argc, (void)argv;
-    *d = (dist){0, 1, 1};
+    *d = (dist){0, 1, 0, 1};
     return 0;
 }
 

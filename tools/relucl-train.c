@@ -78,7 +78,8 @@ static void usage(FILE *f) {
                "  --charts PREFIX    SVG charts PREFIX-loss.svg, ... (the metrics path less .csv)\n"
                "  --weight-decay X   weight decay (0)\n"
                "  --seed N           seed of the initial weights and the shuffling (1)\n"
-               "  --device SPEC      gpu, cpu, accelerator, P:D or part of a name (relucl-info)\n"
+               "  --device SPEC      gpu, cpu, accelerator, P:D or part of a name (relucl-info);\n"
+               "                     under mpirun P:local is device P:<rank on this machine>\n"
                "  --data DIR         the Fashion-MNIST IDX files (" DEFAULT_DATA ")\n"
                "  --checkpoint PATH  save the net there after every epoch\n"
                "  --resume PATH      load a checkpoint, continue after its last epoch\n"
@@ -587,6 +588,14 @@ int main(int argc, char **argv) {
     snprintf(threads, sizeof threads, "%ld", cores / d.local_size > 1 ? cores / d.local_size : 1);
     if (d.local_size > 1)
         setenv("POCL_MAX_PTHREAD_COUNT", threads, 0);
+
+    /* "--device P:local": device P:<rank on this machine>, one device per rank. */
+    char device[64];
+    const char *local = o.device ? strstr(o.device, ":local") : NULL;
+    if (local && local[6] == '\0') {
+        snprintf(device, sizeof device, "%.*s:%d", (int)(local - o.device), o.device, d.local_rank);
+        o.device = device;
+    }
 
     trainer t = {.batch = (size_t)o.batch, .d = d};
     record *rows = calloc((size_t)o.epochs + 1, sizeof *rows);
