@@ -37,9 +37,12 @@ static int parse_activation(const char *word, relucl_activation *act) {
         const char *name;
         relucl_activation_kind kind;
         float alpha;
-    } words[] = {{"relu", RELUCL_RELU, 0.0f},          {"leaky", RELUCL_LEAKY_RELU, 0.01f},
-                 {"elu", RELUCL_ELU, 1.0f},            {"relu6", RELUCL_CLIPPED_RELU, 6.0f},
-                 {"clipped", RELUCL_CLIPPED_RELU, 6.0f}, {"prelu", RELUCL_PRELU, 0.25f},
+    } words[] = {{"relu", RELUCL_RELU, 0.0f},
+                 {"leaky", RELUCL_LEAKY_RELU, 0.01f},
+                 {"elu", RELUCL_ELU, 1.0f},
+                 {"relu6", RELUCL_CLIPPED_RELU, 6.0f},
+                 {"clipped", RELUCL_CLIPPED_RELU, 6.0f},
+                 {"prelu", RELUCL_PRELU, 0.25f},
                  {"identity", RELUCL_IDENTITY, 0.0f}};
     const char *colon = strchr(word, ':');
     size_t length = colon ? (size_t)(colon - word) : strlen(word);
@@ -86,8 +89,8 @@ static int parse_number(const char **text, size_t *out) {
 }
 
 /* Reads "<prefix>N" followed by letter-number options ("k3p1"); 0 if malformed. */
-static int parse_numbers(const char *token, const char *prefix, const char *letters,
-                         size_t *first, size_t *options) {
+static int parse_numbers(const char *token, const char *prefix, const char *letters, size_t *first,
+                         size_t *options) {
     size_t length = strlen(prefix);
     const char *p = token + length;
     if (strncmp(token, prefix, length) != 0 || !parse_number(&p, first))
@@ -124,8 +127,25 @@ static int parse_input(const char *token, size_t input[3]) {
 static relucl_status add_layer(relucl_net *net, const char *fn, net_layer layer) {
     if (net->layer_count == RELUCL_NET_MAX_LAYERS)
         return relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                           "spec: more than %d layers", RELUCL_NET_MAX_LAYERS);
+                            "spec: more than %d layers", RELUCL_NET_MAX_LAYERS);
     net->layers[net->layer_count++] = layer;
+    return RELUCL_OK;
+}
+
+/* Bounds that keep every size of the net far from overflowing a size_t; the device's own
+ * limits are checked when the buffers are allocated. */
+static relucl_status check_size(relucl_context *ctx, const char *fn, const char *token,
+                                const net_layer *l) {
+    size_t outputs = mul(mul(l->out[0], l->out[1]), l->out[2]);
+    size_t weights = l->kind == NET_DENSE ? mul(l->in[0], l->out[0])
+                     : l->kind == NET_CONV
+                         ? mul(mul(mul(l->in[0], l->kernel), l->kernel), l->out[0])
+                         : 0;
+    if (outputs > MAX_NUMBER || weights > MAX_WEIGHTS)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                            "spec: \"%s\" makes a layer of more than %zu outputs per sample or "
+                            "%zu weights",
+                            token, MAX_NUMBER, MAX_WEIGHTS);
     return RELUCL_OK;
 }
 
@@ -143,25 +163,29 @@ static relucl_status parse_token(relucl_net *net, const char *fn, const char *to
     } else if (parse_numbers(token, "conv", "kpsd", &n, conv_opts)) {
         l.kind = NET_CONV;
         l.kernel = conv_opts[0];
-        l.conv = (relucl_conv2d){{conv_opts[2], conv_opts[2]}, {conv_opts[1], conv_opts[1]},
-                                 {conv_opts[3], conv_opts[3]}, 1};
+        l.conv = (relucl_conv2d){{conv_opts[2], conv_opts[2]},
+                                 {conv_opts[1], conv_opts[1]},
+                                 {conv_opts[3], conv_opts[3]},
+                                 1};
         size_t x[4] = {1, cur[0], cur[1], cur[2]}, w[4] = {n, cur[0], l.kernel, l.kernel}, y[4];
         if (n == 0 || relucl_conv2d_output_dims(ctx, &l.conv, x, w, y) != RELUCL_OK)
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "spec: \"%s\" does not fit a %zux%zux%zu input", token, cur[0],
-                               cur[1], cur[2]);
+                                "spec: \"%s\" does not fit a %zux%zux%zu input", token, cur[0],
+                                cur[1], cur[2]);
         l.out[0] = y[1], l.out[1] = y[2], l.out[2] = y[3];
     } else if (parse_numbers(token, "maxpool", "sp", &n, pool_opts) ||
                parse_numbers(token, "avgpool", "sp", &n, pool_opts)) {
         l.kind = NET_POOL;
         size_t stride = pool_opts[0] ? pool_opts[0] : n;
         l.pool = (relucl_pool2d){token[0] == 'm' ? RELUCL_POOL_MAX : RELUCL_POOL_AVG,
-                                 {n, n}, {stride, stride}, {pool_opts[1], pool_opts[1]}};
+                                 {n, n},
+                                 {stride, stride},
+                                 {pool_opts[1], pool_opts[1]}};
         size_t x[4] = {1, cur[0], cur[1], cur[2]}, y[4];
         if (n == 0 || relucl_pool2d_output_dims(ctx, &l.pool, x, y) != RELUCL_OK)
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "spec: \"%s\" does not fit a %zux%zux%zu input", token, cur[0],
-                               cur[1], cur[2]);
+                                "spec: \"%s\" does not fit a %zux%zux%zu input", token, cur[0],
+                                cur[1], cur[2]);
         l.out[0] = y[1], l.out[1] = y[2], l.out[2] = y[3];
     } else if (strcmp(token, "gap") == 0) {
         l.kind = NET_GLOBAL_POOL;
@@ -173,26 +197,16 @@ static relucl_status parse_token(relucl_net *net, const char *fn, const char *to
         if (!last || (last->kind != NET_DENSE && last->kind != NET_CONV) ||
             last->act.kind != RELUCL_IDENTITY)
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "spec: activation \"%s\" must follow a dense or conv layer", token);
+                                "spec: activation \"%s\" must follow a dense or conv layer", token);
         last->act = act;
         return RELUCL_OK;
     } else {
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                           "spec: unknown word \"%s\" (expected a width, convK, maxpoolK, "
-                           "avgpoolK, gap, flatten or an activation)",
-                           token);
+                            "spec: unknown word \"%s\" (expected a width, convK, maxpoolK, "
+                            "avgpoolK, gap, flatten or an activation)",
+                            token);
     }
-    /* Bounds that keep every size of the net far from overflowing a size_t; the device's own
-     * limits are checked when the buffers are allocated. */
-    size_t outputs = mul(mul(l.out[0], l.out[1]), l.out[2]);
-    size_t weights = l.kind == NET_DENSE  ? mul(l.in[0], l.out[0])
-                     : l.kind == NET_CONV ? mul(mul(mul(l.in[0], l.kernel), l.kernel), l.out[0])
-                                          : 0;
-    if (outputs > MAX_NUMBER || weights > MAX_WEIGHTS)
-        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                            "spec: \"%s\" makes a layer of more than %zu outputs per sample or "
-                            "%zu weights",
-                            token, MAX_NUMBER, MAX_WEIGHTS);
+    RELUCL__TRY(check_size(ctx, fn, token, &l));
     memcpy(cur, l.out, sizeof l.out);
     return add_layer(net, fn, l);
 }
@@ -242,9 +256,10 @@ static int normalise(relucl_net *net, const size_t input[3]) {
             break;
         case NET_GLOBAL_POOL: used = append(s, size, used, "-gap"); break;
         }
-        static const char *const names[] = {
-            [RELUCL_LEAKY_RELU] = "leaky", [RELUCL_ELU] = "elu",
-            [RELUCL_CLIPPED_RELU] = "clipped", [RELUCL_PRELU] = "prelu"};
+        static const char *const names[] = {[RELUCL_LEAKY_RELU] = "leaky",
+                                            [RELUCL_ELU] = "elu",
+                                            [RELUCL_CLIPPED_RELU] = "clipped",
+                                            [RELUCL_PRELU] = "prelu"};
         char alpha[32];
         if (l->act.kind == RELUCL_RELU)
             used = append(s, size, used, "-relu");
@@ -279,8 +294,7 @@ relucl_status relucl__net_parse(relucl_net *net, const char *fn, const char *spe
     }
     if (net->layer_count == 0 || net->layers[net->layer_count - 1].kind != NET_DENSE)
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                           "spec \"%s\" must end with a dense layer (e.g. 784-128-relu-10)",
-                           spec);
+                            "spec \"%s\" must end with a dense layer (e.g. 784-128-relu-10)", spec);
     if (!normalise(net, input))
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
                             "spec: written out in full (relucl_net_spec) it is longer than %d "
