@@ -81,10 +81,10 @@ relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_dense *laye
     if (z)
         RELUCL__TRY(check_matrix(ctx, fn, "z", z, s.batch, s.out));
     RELUCL__TRY(check_output(ctx, fn, "y", y, layer, x));
-    if (z)
+    if (z) {
         RELUCL__TRY(check_output(ctx, fn, "z", z, layer, x));
-    if (z)
         RELUCL__TRY(relucl__check_overlap(ctx, fn, "y", y, "z", z, 1));
+    }
     if (s.batch == 0 || s.out == 0)
         return RELUCL_OK;
 

@@ -54,10 +54,10 @@ static relucl_status check_cross_entropy(relucl_context *ctx, const char *fn,
     size_t n = 0, nl = 0, nd = 0;
     RELUCL__TRY(relucl__check_tensor(ctx, fn, "logits", logits, &n));
     RELUCL__TRY(relucl__check_tensor(ctx, fn, "labels", labels, &nl));
-    if (dlogits)
+    if (dlogits) {
         RELUCL__TRY(relucl__check_tensor(ctx, fn, "dlogits", dlogits, &nd));
-    if (dlogits)
         RELUCL__TRY(relucl__check_same_count(ctx, fn, "dlogits", nd, "logits", n));
+    }
     RELUCL__TRY(check_scalar(ctx, fn, "loss", loss));
     RELUCL__TRY(check_scalar(ctx, fn, "correct", correct));
     *batch = logits->dims[0];
