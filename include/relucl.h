@@ -114,15 +114,15 @@ typedef struct relucl_tensor {
 
 /* Large tensors. Sizes and offsets are size_t everywhere and the kernels index with 64-bit
  * integers, so element counts past 2^31 (and 2^32) are handled as such wherever one buffer can
- * hold them. One buffer can hold at most CL_DEVICE_MAX_MEM_ALLOC_SIZE bytes (PoCL on the project's CI
- * machines: 1 GiB of 3.6 GiB; GPUs often a quarter of theirs): relucl_tensor_create past that is
- * RELUCL_ERROR_OUT_OF_MEMORY with the size in the message, and a larger array is processed
- * as views of several buffers (samples/chunked-relu.c). Narrower limits, each refused with
- * RELUCL_ERROR_SHAPE or RELUCL_ERROR_UNSUPPORTED before anything runs: convolution extents
- * up to INT_MAX each; PReLU over at most 2^32 - 1 rows of 2^32 - 1 elements; statistics of
- * up to 2^32 - 1 elements per work-group's share; float-held integers (class labels, gather
- * row numbers, max-pooling positions) exact only up to 2^24. A net's buffers are checked
- * against the device's memory when it is created. */
+ * hold them. One buffer can hold at most CL_DEVICE_MAX_MEM_ALLOC_SIZE bytes (PoCL on the
+ * project's CI machines: 1 GiB of 3.6 GiB; GPUs often a quarter of theirs): relucl_tensor_create
+ * past that is RELUCL_ERROR_OUT_OF_MEMORY with the size in the message, and a larger array is
+ * processed as views of several buffers (samples/chunked-relu.c). Narrower limits, each refused
+ * with RELUCL_ERROR_SHAPE or RELUCL_ERROR_UNSUPPORTED before anything runs: convolution extents
+ * up to INT_MAX each; PReLU over at most 2^32 - 1 rows of 2^32 - 1 elements; statistics of up to
+ * 2^32 - 1 elements per work-group's share; float-held integers (class labels, gather row
+ * numbers, max-pooling positions) exact only up to 2^24. A net's buffers are checked against the
+ * device's memory when it is created. */
 
 /* Describes caller-owned memory; no OpenCL call, never fails for valid arguments.
  * Dims beyond ndim are set to 1. relucl never releases a wrapped buffer. */
@@ -375,7 +375,8 @@ RELUCL_API void relucl_idx_free(relucl_idx *idx);
 /* dst row r = src row index[first + r] for every row of dst: src (rows, cols...) and dst
  * (batch, cols...) agree past dims[0]; index holds row numbers as floats, exact up to 2^24,
  * so src may have at most 2^24 rows (more is RELUCL_ERROR_SHAPE: gather from a view of the
- * part you need). An index out of range fills its row with NaN. Aliasing: dst must not overlap src or index.
+ * part you need). An index out of range fills its row with NaN. Aliasing: dst must not
+ * overlap src or index.
  * With labels: the same gather on a second pair (src_labels rows -> dst_labels), one launch;
  * both labels tensors may be NULL. */
 RELUCL_API relucl_status relucl_gather_rows(relucl_context *ctx, const relucl_tensor *src,

@@ -94,7 +94,8 @@ static void put_header(writer *w, const relucl_net *net) {
  * byte swap below keeps the file portable anyway). */
 static relucl_status read_floats(relucl_net *net, writer *w) {
     float *dst = (float *)(void *)(w->data + w->used);
-    relucl_tensor params = net->all_params, state = {net->state, 0, 1, {2 * net->param_count, 1, 1, 1}};
+    relucl_tensor params = net->all_params,
+                  state = {net->state, 0, 1, {2 * net->param_count, 1, 1, 1}};
     relucl_status status = relucl_tensor_read(net->ctx, &params, dst);
     if (status == RELUCL_OK)
         status = relucl_tensor_read(net->ctx, &state, dst + net->param_count);
@@ -150,11 +151,10 @@ static relucl_status read_file(relucl_net *net, const char *fn, const char *path
     size_t expected = file_size_for(net);
     relucl_status status = RELUCL_OK;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
-        status = relucl__fail(ctx, RELUCL_ERROR_IO, fn, "path: \"%s\" is not a regular file",
-                              path);
+        status = relucl__fail(ctx, RELUCL_ERROR_IO, fn, "path: \"%s\" is not a regular file", path);
     else if (st.st_size < 16 || fread(magic, 1, 8, f) != 8 || memcmp(magic, MAGIC, 8) != 0)
-        status = relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn,
-                              "\"%s\" is not a relucl checkpoint", path);
+        status =
+            relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn, "\"%s\" is not a relucl checkpoint", path);
     else if ((unsigned long long)st.st_size > expected)
         status = relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn,
                               "\"%s\" holds another model or is damaged: %lld bytes, where "
@@ -176,30 +176,31 @@ static relucl_status read_file(relucl_net *net, const char *fn, const char *path
 }
 
 relucl_status relucl__checkpoint_parse(relucl_net *net, const char *fn, const char *path,
-                                      const unsigned char *data, size_t size,
-                                      relucl_optimizer *opt, unsigned long long *steps,
-                                      size_t *floats_at) {
+                                       const unsigned char *data, size_t size,
+                                       relucl_optimizer *opt, unsigned long long *steps,
+                                       size_t *floats_at) {
     relucl_context *ctx = net->ctx;
     reader reading = {data, size, 0, 0}, *r = &reading;
     if (r->size < 8 + 8 || memcmp(r->data, MAGIC, 8) != 0)
         return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn, "\"%s\" is not a relucl checkpoint",
-                           path);
+                            path);
     uint64_t stored = 0;
     for (int i = 0; i < 8; i++)
         stored |= (uint64_t)r->data[r->size - 8 + (size_t)i] << (8 * i);
     if (!relucl__checksum_ok(relucl__fnv1a(RELUCL__FNV_OFFSET, r->data, r->size - 8), stored))
         return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn,
-                           "\"%s\": checksum mismatch: the file is corrupt or truncated", path);
+                            "\"%s\": checksum mismatch: the file is corrupt or truncated", path);
     r->at = 8;
     uint64_t version = get(r, 4), length = get(r, 4);
     if (version != VERSION)
-        return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn, "\"%s\": format version %llu, expected %u",
-                           path, (unsigned long long)version, VERSION);
+        return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn,
+                            "\"%s\": format version %llu, expected %u", path,
+                            (unsigned long long)version, VERSION);
     size_t spec_length = strlen(net->spec);
     if (r->bad || length != spec_length || r->size - r->at < length ||
         memcmp(r->data + r->at, net->spec, spec_length) != 0)
         return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn, "\"%s\" holds another model, not %s",
-                           path, net->spec);
+                            path, net->spec);
     r->at += spec_length;
     if (get(r, 8) != net->param_count)
         return relucl__fail(ctx, RELUCL_ERROR_FORMAT, fn, "\"%s\": parameter count differs", path);

@@ -43,9 +43,9 @@ static relucl_status check_batch(relucl_net *net, const char *fn, const relucl_t
     size_t inputs = relucl_net_inputs(net);
     if (x->ndim != 2 || x->dims[1] != inputs || x->dims[0] == 0 || x->dims[0] > net->max_batch)
         return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,
-                           "x must be (rows, %zu) with 1 <= rows <= %zu; it has %zu elements "
-                           "in %d dims",
-                           inputs, net->max_batch, n, x->ndim);
+                            "x must be (rows, %zu) with 1 <= rows <= %zu; it has %zu elements "
+                            "in %d dims",
+                            inputs, net->max_batch, n, x->ndim);
     *rows = x->dims[0];
     if (labels && (status = relucl__check_tensor(ctx, fn, "labels", labels, &nl)) == RELUCL_OK)
         status = relucl__check_same_count(ctx, fn, "labels", nl, "x rows", *rows);
@@ -54,13 +54,12 @@ static relucl_status check_batch(relucl_net *net, const char *fn, const relucl_t
 
 /* A convolution and the activation after it; the activation runs apart only when its input
  * must be kept for backward. */
-static relucl_status conv_forward(relucl_context *ctx, const net_layer *l,
-                                  const relucl_tensor *in, size_t rows) {
+static relucl_status conv_forward(relucl_context *ctx, const net_layer *l, const relucl_tensor *in,
+                                  size_t rows) {
     relucl_tensor y = first_rows(&l->y, rows), z = first_rows(&l->z, rows);
     relucl_activation none = {RELUCL_IDENTITY, 0.0f};
     if (!l->keeps_z)
-        return relucl_conv2d_forward(ctx, &l->conv, RELUCL_CONV_AUTO, l->act, in, &l->w, &l->b,
-                                     &y);
+        return relucl_conv2d_forward(ctx, &l->conv, RELUCL_CONV_AUTO, l->act, in, &l->w, &l->b, &y);
     relucl_status status =
         relucl_conv2d_forward(ctx, &l->conv, RELUCL_CONV_AUTO, none, in, &l->w, &l->b, &z);
     if (status != RELUCL_OK)
@@ -70,8 +69,8 @@ static relucl_status conv_forward(relucl_context *ctx, const net_layer *l,
     return relucl_activation_forward(ctx, l->act, &z, &y);
 }
 
-static relucl_status layer_forward(relucl_context *ctx, const net_layer *l,
-                                   const relucl_tensor *in, size_t rows) {
+static relucl_status layer_forward(relucl_context *ctx, const net_layer *l, const relucl_tensor *in,
+                                   size_t rows) {
     relucl_tensor y = first_rows(&l->y, rows), z = first_rows(&l->z, rows);
     relucl_tensor argmax = first_rows(&l->argmax, rows);
     switch (l->kind) {
@@ -123,29 +122,28 @@ static relucl_status activation_backward(relucl_context *ctx, const net_layer *l
         return relucl_prelu_backward(ctx, &z, &l->slope, dy, dy, &l->dslope);
     if (l->act.kind == RELUCL_IDENTITY)
         return RELUCL_OK;
-    return relucl_activation_backward(ctx, l->act, l->keeps_z ? &z : NULL,
-                                      l->keeps_z ? NULL : &y, dy, dy);
+    return relucl_activation_backward(ctx, l->act, l->keeps_z ? &z : NULL, l->keeps_z ? NULL : &y,
+                                      dy, dy);
 }
 
 /* Gradients of layer l's parameters, and dx for the layer before (NULL for the first). */
 static relucl_status layer_backward(relucl_context *ctx, const net_layer *l,
-                                    const relucl_tensor *in, size_t rows,
-                                    const relucl_tensor *dx) {
+                                    const relucl_tensor *in, size_t rows, const relucl_tensor *dx) {
     relucl_tensor y = first_rows(&l->y, rows), z = first_rows(&l->z, rows);
     relucl_tensor dy = first_rows(&l->dy, rows), argmax = first_rows(&l->argmax, rows);
     relucl_status status;
     switch (l->kind) {
     case NET_DENSE: {
         relucl_dense d = describe(l);
-        relucl_dense_grads grads = {&l->dw, &l->db,
-                                    l->act.kind == RELUCL_PRELU ? &l->dslope : NULL, 0};
+        relucl_dense_grads grads = {&l->dw, &l->db, l->act.kind == RELUCL_PRELU ? &l->dslope : NULL,
+                                    0};
         return relucl_dense_backward(ctx, &d, in, l->keeps_z ? &z : NULL, &y, &dy, dx, &grads);
     }
     case NET_CONV:
         status = activation_backward(ctx, l, rows, &dy);
         if (status == RELUCL_OK)
-            status = relucl_conv2d_backward_filter(ctx, &l->conv, RELUCL_CONV_AUTO, in, &dy,
-                                                   &l->dw, &l->db, 0);
+            status = relucl_conv2d_backward_filter(ctx, &l->conv, RELUCL_CONV_AUTO, in, &dy, &l->dw,
+                                                   &l->db, 0);
         if (status == RELUCL_OK && dx)
             status = relucl_conv2d_backward_data(ctx, &l->conv, RELUCL_CONV_AUTO, &dy, &l->w, dx);
         return status;
@@ -228,8 +226,7 @@ relucl_status relucl_net_apply_gradients(relucl_net *net) {
     return apply(net);
 }
 
-relucl_status relucl_net_buffer(relucl_net *net, relucl_net_buffer_kind which,
-                                relucl_tensor *out) {
+relucl_status relucl_net_buffer(relucl_net *net, relucl_net_buffer_kind which, relucl_tensor *out) {
     static const char fn[] = "relucl_net_buffer";
     if (!net)
         return RELUCL_ERROR_INVALID_ARGUMENT;
@@ -273,7 +270,7 @@ relucl_status relucl_net_forward(relucl_net *net, const relucl_tensor *x,
         status = relucl__check_tensor(net->ctx, fn, "out", out, &n);
     if (status == RELUCL_OK)
         status = relucl__check_same_count(net->ctx, fn, "out", n, "rows x outputs",
-                                         rows * relucl_net_outputs(net));
+                                          rows * relucl_net_outputs(net));
     if (status == RELUCL_OK)
         status = forward(net, x, rows);
     if (status != RELUCL_OK)
@@ -282,7 +279,8 @@ relucl_status relucl_net_forward(relucl_net *net, const relucl_tensor *x,
     cl_int err = clEnqueueCopyBuffer(net->ctx->queue, last->y.buffer, out->buffer,
                                      last->y.offset * sizeof(float), out->offset * sizeof(float),
                                      n * sizeof(float), 0, NULL, NULL);
-    return err == CL_SUCCESS ? RELUCL_OK : relucl__fail_cl(net->ctx, fn, "clEnqueueCopyBuffer", err);
+    return err == CL_SUCCESS ? RELUCL_OK
+                             : relucl__fail_cl(net->ctx, fn, "clEnqueueCopyBuffer", err);
 }
 
 relucl_status relucl_net_take_metrics(relucl_net *net, double *mean_loss, double *accuracy) {
@@ -294,7 +292,7 @@ relucl_status relucl_net_take_metrics(relucl_net *net, double *mean_loss, double
         return status;
     if (!mean_loss || !accuracy)
         return relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "%s is NULL",
-                           mean_loss ? "accuracy" : "mean_loss");
+                            mean_loss ? "accuracy" : "mean_loss");
     float sums[2];
     relucl_tensor both = {net->counters, 0, 1, {2, 1, 1, 1}};
     status = relucl_tensor_read(net->ctx, &both, sums);
@@ -317,16 +315,16 @@ relucl_status relucl__net_check_optimizer(relucl_context *ctx, const char *fn,
         const relucl_sgd *s = &opt->sgd;
         if (!(isfinite(s->lr) && s->lr >= 0.0f))
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "opt->sgd.lr is %g",
-                               (double)s->lr);
+                                (double)s->lr);
         if (!in_unit_interval(s->momentum))
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "opt->sgd.momentum is %g, not in [0, 1)", (double)s->momentum);
+                                "opt->sgd.momentum is %g, not in [0, 1)", (double)s->momentum);
         if (!(isfinite(s->weight_decay) && s->weight_decay >= 0.0f))
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "opt->sgd.weight_decay is %g", (double)s->weight_decay);
+                                "opt->sgd.weight_decay is %g", (double)s->weight_decay);
         if (s->nesterov && !(s->momentum > 0.0f))
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "opt->sgd.nesterov needs momentum > 0");
+                                "opt->sgd.nesterov needs momentum > 0");
         return RELUCL_OK;
     }
     if (opt->kind == RELUCL_OPTIMIZER_ADAM) {
@@ -335,14 +333,14 @@ relucl_status relucl__net_check_optimizer(relucl_context *ctx, const char *fn,
             !in_unit_interval(a->beta2) || !(isfinite(a->eps) && a->eps > 0.0f) ||
             !(isfinite(a->weight_decay) && a->weight_decay >= 0.0f))
             return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
-                               "opt->adam: lr %g, beta1 %g, beta2 %g, eps %g, weight_decay %g: "
-                               "need lr >= 0, betas in [0, 1), eps > 0, weight_decay >= 0",
-                               (double)a->lr, (double)a->beta1, (double)a->beta2, (double)a->eps,
-                               (double)a->weight_decay);
+                                "opt->adam: lr %g, beta1 %g, beta2 %g, eps %g, weight_decay %g: "
+                                "need lr >= 0, betas in [0, 1), eps > 0, weight_decay >= 0",
+                                (double)a->lr, (double)a->beta1, (double)a->beta2, (double)a->eps,
+                                (double)a->weight_decay);
         return RELUCL_OK;
     }
     return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "opt->kind %d is unknown",
-                       (int)opt->kind);
+                        (int)opt->kind);
 }
 
 relucl_status relucl_net_set_optimizer(relucl_net *net, const relucl_optimizer *opt) {
