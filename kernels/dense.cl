@@ -87,9 +87,3 @@ kernel void dense_sum(global const float *part, ulong n, global float *out, ulon
         sum += part[i];
     out[oo] = accumulate ? out[oo] + sum : sum;
 }
-
-kernel void scale(global float *t, ulong to, ulong n, float factor) {
-    size_t i = get_global_id(0);
-    if (i < n)
-        t[to + i] *= factor;
-}

@@ -124,14 +124,12 @@ unsigned char *relucl__cache_entry_read(FILE *f, uint64_t key, size_t *size);
 void relucl__program_cache_store(relucl_context *ctx, relucl__program_id id, cl_program program);
 
 /* ---- launch.c: the one place that enqueues kernels ------------------------------------ */
-/* One kernel argument: the size and address of its value; a NULL value asks for `size`
- * bytes of local memory. */
+/* One kernel argument: the size and address of its value. */
 typedef struct relucl__arg {
     size_t size;
     const void *value;
 } relucl__arg;
 #define RELUCL__ARG(v) ((relucl__arg){sizeof(v), &(v)})
-#define RELUCL__LOCAL(bytes) ((relucl__arg){(bytes), NULL})
 #define RELUCL__MEM(m) ((relucl__arg){sizeof(cl_mem), &(cl_mem){(m)}})
 #define RELUCL__ULONG(v) ((relucl__arg){sizeof(cl_ulong), &(cl_ulong){(cl_ulong)(v)}})
 #define RELUCL__INT(v) ((relucl__arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
