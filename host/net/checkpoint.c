@@ -94,11 +94,9 @@ static void put_header(writer *w, const relucl_net *net) {
  * byte swap below keeps the file portable anyway). */
 static relucl_status read_floats(relucl_net *net, writer *w) {
     float *dst = (float *)(void *)(w->data + w->used);
-    relucl_tensor params = net->all_params,
-                  state = {net->state, 0, 1, {2 * net->param_count, 1, 1, 1}};
-    relucl_status status = relucl_tensor_read(net->ctx, &params, dst);
+    relucl_status status = relucl_tensor_read(net->ctx, &net->all_params, dst);
     if (status == RELUCL_OK)
-        status = relucl_tensor_read(net->ctx, &state, dst + net->param_count);
+        status = relucl_tensor_read(net->ctx, &net->all_state, dst + net->param_count);
     size_t count = 3 * net->param_count;
     unsigned char *bytes = w->data + w->used;
     for (size_t i = 0; i < count && status == RELUCL_OK; i++) {
@@ -249,11 +247,10 @@ relucl_status relucl_net_load(relucl_net *net, const char *path) {
         float *floats = malloc((count ? count : 1) * sizeof *floats);
         for (size_t i = 0; floats && i < count; i++)
             floats[i] = get_f32(&r);
-        relucl_tensor state = {net->state, 0, 1, {2 * net->param_count, 1, 1, 1}};
         status = !floats ? relucl__fail(net->ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn, "out of memory")
                          : relucl_tensor_write(net->ctx, &net->all_params, floats);
         if (status == RELUCL_OK)
-            status = relucl_tensor_write(net->ctx, &state, floats + net->param_count);
+            status = relucl_tensor_write(net->ctx, &net->all_state, floats + net->param_count);
         free(floats);
     }
     if (status == RELUCL_OK) {

@@ -74,8 +74,7 @@ static void place(relucl_net *net, net_layer *l, size_t *p, size_t *a) {
  * its memory. A short spec can ask for gigabytes; this says so before anything is allocated. */
 static relucl_status check_budget(relucl_net *net, const char *fn, size_t params, size_t acts) {
     cl_ulong largest = 0, total = 0;
-    clGetDeviceInfo(net->ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof largest, &largest,
-                    NULL);
+    clGetDeviceInfo(net->ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof largest, &largest, NULL);
     clGetDeviceInfo(net->ctx->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof total, &total, NULL);
     /* params, grads, the optimizer's two moments, activations (floats; counts < 2^58) */
     double need = 4.0 * (4.0 * (double)params + (double)acts);
@@ -108,8 +107,10 @@ static relucl_status allocate(relucl_net *net, const char *fn) {
         place(net, &net->layers[i], &p, &a);
     net->all_params = view(net->params, 0, params, 0);
     net->all_grads = view(net->grads, 0, params, 0);
+    net->all_state = view(net->state, 0, 2 * params, 0);
     net->moment1 = view(net->state, 0, params, 0);
     net->moment2 = view(net->state, params, params, 0);
+    net->all_counters = view(net->counters, 0, 2, 0);
     net->loss = view(net->counters, 0, 1, 0);
     net->correct = view(net->counters, 1, 1, 0);
     return RELUCL_OK;
@@ -138,10 +139,9 @@ static relucl_status initialise(relucl_net *net, unsigned long long seed) {
             status = relucl_tensor_fill(ctx, &l->slope, l->act.alpha);
     }
     if (status == RELUCL_OK)
-        status = relucl_tensor_fill(
-            ctx, &(relucl_tensor){net->state, 0, 1, {2 * net->param_count, 1, 1, 1}}, 0.0f);
+        status = relucl_tensor_fill(ctx, &net->all_state, 0.0f);
     if (status == RELUCL_OK)
-        status = relucl_tensor_fill(ctx, &(relucl_tensor){net->counters, 0, 1, {2, 1, 1, 1}}, 0.0f);
+        status = relucl_tensor_fill(ctx, &net->all_counters, 0.0f);
     return status;
 }
 

@@ -15,11 +15,11 @@ typedef enum net_layer_kind { NET_DENSE, NET_CONV, NET_POOL, NET_GLOBAL_POOL } n
  * sample: (C, H, W), with dense layers as (units, 1, 1). */
 typedef struct net_layer {
     net_layer_kind kind;
-    relucl_activation act;    /* RELUCL_IDENTITY for none; pooling has none */
-    size_t in[3], out[3];     /* per-sample input and output shapes */
-    relucl_conv2d conv;       /* NET_CONV: geometry; filters are (out[0], in[0], k, k) */
-    size_t kernel;            /* NET_CONV: filter size */
-    relucl_pool2d pool;       /* NET_POOL */
+    relucl_activation act;        /* RELUCL_IDENTITY for none; pooling has none */
+    size_t in[3], out[3];         /* per-sample input and output shapes */
+    relucl_conv2d conv;           /* NET_CONV: geometry; filters are (out[0], in[0], k, k) */
+    size_t kernel;                /* NET_CONV: filter size */
+    relucl_pool2d pool;           /* NET_POOL */
     relucl_tensor w, b, slope;    /* in net->params; slope only for PReLU */
     relucl_tensor dw, db, dslope; /* the same places in net->grads */
     relucl_tensor z, y, dy;       /* (max_batch, out...) in net->acts; z only when kept */
@@ -34,8 +34,9 @@ struct relucl_net {
     net_layer layers[RELUCL_NET_MAX_LAYERS];
     size_t max_batch, param_count;
     cl_mem params, grads, state, acts, counters;
-    relucl_tensor all_params, all_grads, moment1, moment2; /* optimizer views */
-    relucl_tensor loss, correct;                           /* 1 element each, in counters */
+    relucl_tensor all_params, all_grads, all_state; /* whole buffers */
+    relucl_tensor moment1, moment2;                 /* the two halves of state */
+    relucl_tensor all_counters, loss, correct;      /* counters, and its 2 elements */
     relucl_optimizer opt;
     unsigned long long steps;
     size_t batches_seen, rows_seen; /* since the last relucl_net_take_metrics */
@@ -52,9 +53,9 @@ relucl_status relucl__net_check_optimizer(relucl_context *ctx, const char *fn,
 /* checkpoint.c: checks a checkpoint file's bytes against net (magic, checksum, version, spec,
  * sizes, optimizer settings); on success fills opt, steps and the offset of the floats. */
 relucl_status relucl__checkpoint_parse(relucl_net *net, const char *fn, const char *path,
-                                      const unsigned char *data, size_t size,
-                                      relucl_optimizer *opt, unsigned long long *steps,
-                                      size_t *floats_at);
+                                       const unsigned char *data, size_t size,
+                                       relucl_optimizer *opt, unsigned long long *steps,
+                                       size_t *floats_at);
 
 static inline size_t relucl__shape_count(const size_t shape[3]) {
     return shape[0] * shape[1] * shape[2];

@@ -233,11 +233,10 @@ relucl_status relucl_net_buffer(relucl_net *net, relucl_net_buffer_kind which, r
     RELUCL__TRY(relucl__check_context(net->ctx));
     if (!out)
         return relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "out is NULL");
-    relucl_tensor state = {net->state, 0, 1, {2 * net->param_count, 1, 1, 1}};
     switch (which) {
     case RELUCL_NET_PARAMETERS: *out = net->all_params; return RELUCL_OK;
     case RELUCL_NET_GRADIENTS: *out = net->all_grads; return RELUCL_OK;
-    case RELUCL_NET_OPTIMIZER_STATE: *out = state; return RELUCL_OK;
+    case RELUCL_NET_OPTIMIZER_STATE: *out = net->all_state; return RELUCL_OK;
     }
     return relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "which is %d, not a buffer",
                         (int)which);
@@ -294,10 +293,9 @@ relucl_status relucl_net_take_metrics(relucl_net *net, double *mean_loss, double
         return relucl__fail(net->ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "%s is NULL",
                             mean_loss ? "accuracy" : "mean_loss");
     float sums[2];
-    relucl_tensor both = {net->counters, 0, 1, {2, 1, 1, 1}};
-    status = relucl_tensor_read(net->ctx, &both, sums);
+    status = relucl_tensor_read(net->ctx, &net->all_counters, sums);
     if (status == RELUCL_OK)
-        status = relucl_tensor_fill(net->ctx, &both, 0.0f);
+        status = relucl_tensor_fill(net->ctx, &net->all_counters, 0.0f);
     if (status != RELUCL_OK)
         return status;
     *mean_loss = net->batches_seen ? (double)sums[0] / (double)net->batches_seen : 0.0;
@@ -355,8 +353,7 @@ relucl_status relucl_net_set_optimizer(relucl_net *net, const relucl_optimizer *
     if (status != RELUCL_OK)
         return status;
     if (opt->kind != net->opt.kind) { /* new state for a new kind of optimizer */
-        relucl_tensor state = {net->state, 0, 1, {2 * net->param_count, 1, 1, 1}};
-        if ((status = relucl_tensor_fill(net->ctx, &state, 0.0f)) != RELUCL_OK)
+        if ((status = relucl_tensor_fill(net->ctx, &net->all_state, 0.0f)) != RELUCL_OK)
             return status;
     }
     net->opt = *opt;

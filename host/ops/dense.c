@@ -64,11 +64,8 @@ static relucl_status check_output(relucl_context *ctx, const char *fn, const cha
                                   const relucl_tensor *t, const relucl_dense *layer,
                                   const relucl_tensor *x) {
     const relucl_tensor *inputs[4] = {x, layer->w, layer->b, layer->slope};
-    const char *names[4] = {"x", "layer->w", "layer->b", "layer->slope"};
-    relucl_status status = RELUCL_OK;
-    for (int i = 0; i < 4 && status == RELUCL_OK; i++)
-        status = relucl__check_overlap(ctx, fn, name, t, names[i], inputs[i], 0);
-    return status;
+    const char *const names[4] = {"x", "layer->w", "layer->b", "layer->slope"};
+    return relucl__check_apart(ctx, fn, name, t, 4, names, inputs);
 }
 
 relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_dense *layer,
