@@ -73,8 +73,7 @@ static void place(relucl_net *net, net_layer *l, size_t *p, size_t *a) {
 /* The buffers must fit the device: each within its largest allocation, all together within
  * its memory. A short spec can ask for gigabytes; this says so before anything is allocated. */
 static relucl_status check_budget(relucl_net *net, const char *fn, size_t params, size_t acts) {
-    cl_ulong largest = 0, total = 0;
-    clGetDeviceInfo(net->ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof largest, &largest, NULL);
+    cl_ulong largest = net->ctx->max_alloc, total = 0;
     clGetDeviceInfo(net->ctx->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof total, &total, NULL);
     /* params, grads, the optimizer's two moments, activations (floats; counts < 2^58) */
     double need = 4.0 * (4.0 * (double)params + (double)acts);

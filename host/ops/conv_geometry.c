@@ -9,11 +9,8 @@
 
 size_t relucl__conv_workspace_limit(const relucl_context *ctx) {
     size_t limit = ctx->workspace_limit ? ctx->workspace_limit : DEFAULT_WORKSPACE_LIMIT;
-    cl_ulong largest = 0; /* one buffer can be no larger than this */
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof largest, &largest,
-                        NULL) == CL_SUCCESS &&
-        largest > 0 && largest < limit)
-        limit = (size_t)largest;
+    if (ctx->max_alloc > 0 && ctx->max_alloc < limit) /* one buffer can be no larger */
+        limit = (size_t)ctx->max_alloc;
     return limit;
 }
 
