@@ -273,7 +273,7 @@ static int train_epoch(trainer *t, const options *o, size_t epoch, record *r) {
                      "relucl_net_take_metrics");
     if (ok && t->d.size > 1) { /* per-sample means over every rank's rows */
         double sums[3] = {r->train_loss * (double)mine, r->train_acc * (double)mine, (double)mine};
-        ok = parallel_sum(&t->par, sums, 3);
+        ok = dist_sum_doubles(sums, 3) == 0;
         r->train_loss = sums[0] / sums[2], r->train_acc = sums[1] / sums[2];
     }
     r->seconds = tool_seconds() - p.start;
@@ -302,7 +302,7 @@ static int evaluate(trainer *t, double *loss, double *accuracy) {
     if (ok && t->d.size > 1) {
         double sums[4] = {*loss * (double)batches, (double)batches, *accuracy * (double)rows,
                           (double)rows};
-        ok = parallel_sum(&t->par, sums, 4);
+        ok = dist_sum_doubles(sums, 4) == 0;
         *loss = sums[0] / sums[1], *accuracy = sums[2] / sums[3];
     }
     return ok;

@@ -81,8 +81,3 @@ int parallel_share_net(parallel *p) {
            dist_broadcast(&steps, sizeof steps) == 0 &&
            ok(p, relucl_net_set_steps(p->net, steps), "relucl_net_set_steps");
 }
-
-int parallel_sum(parallel *p, double *v, size_t n) {
-    (void)p;
-    return dist_sum_doubles(v, n) == 0;
-}

@@ -35,7 +35,4 @@ int parallel_step(parallel *p, size_t local, size_t rows);
 /* Rank 0's parameters, optimizer state and step count onto every rank. 1 on success. */
 int parallel_share_net(parallel *p);
 
-/* Sums v[0..n) across ranks (metric totals). 1 on success. */
-int parallel_sum(parallel *p, double *v, size_t n);
-
 #endif /* RELUCL_TRAIN_PARALLEL_H */
