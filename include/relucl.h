@@ -47,9 +47,20 @@ typedef enum relucl_status {
     RELUCL_ERROR_UNSUPPORTED       /* not available on this device */
 } relucl_status;
 
+/* The version this header belongs to. CMakeLists.txt reads these three lines, so the CMake
+ * package, pkg-config and relucl_version() all agree with them. */
+#define RELUCL_VERSION_MAJOR 0
+#define RELUCL_VERSION_MINOR 2
+#define RELUCL_VERSION_PATCH 0
+/* One number for #if tests: RELUCL_VERSION >= RELUCL_MAKE_VERSION(0, 2, 0). */
+#define RELUCL_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
+#define RELUCL_VERSION                                                                             \
+    RELUCL_MAKE_VERSION(RELUCL_VERSION_MAJOR, RELUCL_VERSION_MINOR, RELUCL_VERSION_PATCH)
+
 /* A static string such as "RELUCL_ERROR_SHAPE"; "RELUCL_STATUS_UNKNOWN" for other values. */
 RELUCL_API const char *relucl_status_name(relucl_status status);
-/* The library version, "MAJOR.MINOR.PATCH"; a static string. */
+/* The version of the library linked in, "MAJOR.MINOR.PATCH" (a static string); a program
+ * built against another header can compare it with the macros above. */
 RELUCL_API const char *relucl_version(void);
 
 /* ---- Context ----------------------------------------------------------------------------- */

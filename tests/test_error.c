@@ -24,7 +24,10 @@ static void test_version_is_major_minor_patch(void **state) {
     (void)state;
     int major = -1, minor = -1, patch = -1;
     assert_int_equal(sscanf(relucl_version(), "%d.%d.%d", &major, &minor, &patch), 3);
-    assert_true(major >= 0 && minor >= 0 && patch >= 0);
+    assert_int_equal(major, RELUCL_VERSION_MAJOR);
+    assert_int_equal(minor, RELUCL_VERSION_MINOR);
+    assert_int_equal(patch, RELUCL_VERSION_PATCH);
+    assert_true(RELUCL_VERSION == RELUCL_MAKE_VERSION(major, minor, patch));
 }
 
 static void test_opencl_errors_are_named(void **state) {

@@ -21,7 +21,13 @@ const char *relucl_status_name(relucl_status status) {
     return "RELUCL_STATUS_UNKNOWN";
 }
 
-const char *relucl_version(void) { return RELUCL_VERSION_STRING; }
+#define RELUCL__STRING(x) #x
+#define RELUCL__VERSION_TEXT(major, minor, patch)                                                  \
+    RELUCL__STRING(major) "." RELUCL__STRING(minor) "." RELUCL__STRING(patch)
+
+const char *relucl_version(void) {
+    return RELUCL__VERSION_TEXT(RELUCL_VERSION_MAJOR, RELUCL_VERSION_MINOR, RELUCL_VERSION_PATCH);
+}
 
 const char *relucl_context_error(const relucl_context *ctx) { return ctx ? ctx->error : ""; }
 

@@ -44,7 +44,7 @@ static uint64_t cache_key(relucl_context *ctx, const relucl__program_source *src
         key = hash_string(key, text);
     }
     key = hash_string(key, RELUCL__BUILD_OPTIONS);
-    key = hash_string(key, RELUCL_VERSION_STRING);
+    key = hash_string(key, relucl_version());
     for (unsigned i = 0; i < src->parts; i++)
         key = relucl__fnv1a(key, src->text[i], *src->size[i]);
     return key;
