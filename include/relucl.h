@@ -7,7 +7,8 @@
  *   outputs. The reason is kept in the context: relucl_context_error(ctx) names the function,
  *   the argument and what was wrong with it.
  * - Operations are asynchronous: they enqueue work on the context's in-order command queue and
- *   return. relucl_tensor_read and relucl_context_finish wait for it.
+ *   return. relucl_tensor_read and relucl_context_finish wait for it; events order it against
+ *   other queues (relucl_context_wait_events, relucl_context_record_event).
  * - Tensors are float32, dense and row-major (images NCHW, matrices rows x cols).
  * - Threads: there is no global mutable state. Different contexts may be used from different
  *   threads at once; one context must be used by one thread at a time.
@@ -85,11 +86,41 @@ RELUCL_API relucl_status relucl_context_create_ex(const char *device, relucl_con
                                                   char *message, size_t message_size);
 
 /* Embedding: uses the caller's command queue, and through it the caller's OpenCL context and
- * device. The queue must be in-order. It is retained here and released by
- * relucl_context_destroy; the caller keeps its own reference. Work relucl enqueues is ordered
- * with the caller's own work on that queue. */
+ * device. The queue is retained here and released by relucl_context_destroy; the caller keeps
+ * its own reference.
+ * - An in-order queue is used as it is: relucl's work is ordered with the caller's own work on
+ *   that queue, and no events are needed.
+ * - An out-of-order queue gets an in-order queue of relucl's own beside it, on the same
+ *   context and device (with profiling when the caller's has it): relucl's commands depend on
+ *   each other in the order they are enqueued. Order them against the caller's work with
+ *   relucl_context_wait_events and relucl_context_record_event; relucl_context_queue returns
+ *   relucl's queue.
+ * A queue that is not valid is RELUCL_ERROR_INVALID_ARGUMENT. */
 RELUCL_API relucl_status relucl_context_create_from_queue(cl_command_queue queue,
                                                           relucl_context **out);
+/* As relucl_context_create_from_queue, and on failure writes the reason (NUL-terminated,
+ * truncated to message_size) into message, which may be NULL when message_size is 0. */
+RELUCL_API relucl_status relucl_context_create_from_queue_ex(cl_command_queue queue,
+                                                             relucl_context **out, char *message,
+                                                             size_t message_size);
+
+/* ---- Ordering against other queues (events) --------------------------------------------- */
+
+/* Every operation enqueued on ctx after this call starts only after all `count` events have
+ * completed: events of any queue of the context's OpenCL context, user events included. The
+ * caller keeps ownership of the events (relucl retains what it needs). Enqueues one barrier
+ * on the context's queue and does not block. NULL events with count 0 is allowed and does
+ * nothing. A NULL or invalid event, an event of another OpenCL context, or one that already
+ * ended in error is RELUCL_ERROR_INVALID_ARGUMENT naming it, and nothing is enqueued. (A
+ * released event is an invalid handle: OpenCL gives no reliable way to detect it, so it is
+ * refused only where the implementation reports it as CL_INVALID_EVENT.) */
+RELUCL_API relucl_status relucl_context_wait_events(relucl_context *ctx, cl_uint count,
+                                                    const cl_event *events);
+/* *event becomes a new event that completes once every operation enqueued on ctx so far has
+ * completed; the caller owns it and releases it with clReleaseEvent. Another queue waits on
+ * it (clEnqueueBarrierWithWaitList, or an event wait list) to consume relucl's results without
+ * a clFinish. Enqueues one marker and does not block. */
+RELUCL_API relucl_status relucl_context_record_event(relucl_context *ctx, cl_event *event);
 
 /* Releases everything the context created or retained. Waits for queued work first.
  * NULL is allowed and does nothing. Tensors made by relucl_tensor_create outlive it only as
@@ -104,7 +135,8 @@ RELUCL_API relucl_status relucl_context_finish(relucl_context *ctx);
 RELUCL_API const char *relucl_context_error(const relucl_context *ctx);
 /* The device's name, owned by the context. "" for a NULL ctx. */
 RELUCL_API const char *relucl_context_device_name(const relucl_context *ctx);
-/* Borrowed handles: not retained for the caller; valid while the context lives. */
+/* Borrowed handles: not retained for the caller; valid while the context lives. The queue is
+ * the one relucl enqueues on (its own when it was given an out-of-order queue). */
 RELUCL_API cl_command_queue relucl_context_queue(const relucl_context *ctx);
 RELUCL_API cl_device_id relucl_context_device(const relucl_context *ctx);
 RELUCL_API cl_context relucl_context_cl_context(const relucl_context *ctx);
@@ -155,6 +187,29 @@ RELUCL_API relucl_status relucl_tensor_write(relucl_context *ctx, const relucl_t
 /* Waits for queued work, then copies count(t) floats into dst. */
 RELUCL_API relucl_status relucl_tensor_read(relucl_context *ctx, const relucl_tensor *t,
                                             float *dst);
+/* Host memory as a tensor (a NumPy array, a CPU torch tensor): a new buffer over data
+ * (CL_MEM_USE_HOST_PTR), offset 0. Where the device shares host memory (CPU devices such as
+ * PoCL; CL_DEVICE_HOST_UNIFIED_MEMORY), the buffer is that memory: nothing is copied, ever.
+ * Elsewhere the driver may keep a device copy and move data at map and unmap.
+ * data must be aligned to 4 bytes (a float), else RELUCL_ERROR_INVALID_ARGUMENT; PoCL shares
+ * it at any such alignment. The caller owns the buffer (relucl_tensor_release) and keeps
+ * owning data, which must stay allocated until the buffer is released and the work using it
+ * has finished.
+ * The rule: from this call until the release, the memory is the device's. The host may read or
+ * write it only between relucl_tensor_map_host and relucl_tensor_unmap_host, while no
+ * operation uses the tensor; outside that window its contents are undefined to the host. */
+RELUCL_API relucl_status relucl_tensor_wrap_host(relucl_context *ctx, void *data, int ndim,
+                                                 const size_t *dims, relucl_tensor *out);
+/* Makes the host view of t current: waits for the work queued before it, then *host points
+ * to t's count(t) floats, readable and writable by the host (for a wrap_host tensor, data +
+ * offset itself). Works on any tensor (elsewhere it may copy). Hand it back with
+ * relucl_tensor_unmap_host before an operation uses t again. Empty tensors give NULL. */
+RELUCL_API relucl_status relucl_tensor_map_host(relucl_context *ctx, const relucl_tensor *t,
+                                                float **host);
+/* Ends the window opened by relucl_tensor_map_host (host is what it returned): the host's
+ * writes become the device's, and operations may use t again. Does not block. */
+RELUCL_API relucl_status relucl_tensor_unmap_host(relucl_context *ctx, const relucl_tensor *t,
+                                                  float *host);
 /* Enqueues t[i] = value for every element. */
 RELUCL_API relucl_status relucl_tensor_fill(relucl_context *ctx, const relucl_tensor *t,
                                             float value);
@@ -225,13 +280,20 @@ RELUCL_API relucl_status relucl_gemm_batched(relucl_context *ctx, relucl_transpo
 
 /* ---- Dense layers ------------------------------------------------------------------------ */
 
+/* How a dense layer's weights are stored. */
+typedef enum relucl_weight_layout {
+    RELUCL_WEIGHTS_IN_OUT = 0, /* w is (in, out): y = x w (relucl's nets, the default) */
+    RELUCL_WEIGHTS_OUT_IN = 1  /* w is (out, in): y = x w^T (torch.nn.Linear's weight) */
+} relucl_weight_layout;
+
 /* A fully connected layer y = act(x w + b). The tensors are the caller's; relucl only reads
- * them through this description. */
+ * them through this description. Below, "x w" means x w^T for RELUCL_WEIGHTS_OUT_IN. */
 typedef struct relucl_dense {
     relucl_activation act;      /* any kind; RELUCL_PRELU uses slope */
-    const relucl_tensor *w;     /* (in, out) */
+    const relucl_tensor *w;     /* (in, out), or (out, in) as layout says */
     const relucl_tensor *b;     /* (out), or NULL for no bias */
     const relucl_tensor *slope; /* PReLU only: (out) or (1) */
+    relucl_weight_layout layout;
 } relucl_dense;
 
 /* x (batch, in) -> z = x w + b (pre-activation) and y = act(z), both (batch, out); the bias
@@ -241,17 +303,21 @@ RELUCL_API relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_
                                               const relucl_tensor *x, const relucl_tensor *z,
                                               const relucl_tensor *y);
 
-/* Gradients of one dense layer. dw (in, out), db (out) and dslope (like slope) may each be
- * NULL to skip them. accumulate != 0 adds into them instead of overwriting. */
+/* Gradients of one dense layer. dw (shaped like w, in its layout), db (out) and dslope (like
+ * slope) may each be NULL to skip them. accumulate != 0 adds into them instead of
+ * overwriting. dz (batch, out) is where backward keeps dy * act'(z): give it to leave dy
+ * untouched, or NULL to let dy be overwritten with it (no extra memory). */
 typedef struct relucl_dense_grads {
     const relucl_tensor *dw, *db, *dslope;
     int accumulate;
+    const relucl_tensor *dz;
 } relucl_dense_grads;
 
 /* Back through the layer: dz = dy * act'(z), then dx = dz w^T (skipped when dx is NULL, as
- * for a first layer), dw = x^T dz, db = column sums of dz (a device reduction, fixed order).
- * act' is taken from z when given, else from y (PReLU and Leaky ReLU with alpha <= 0 need z).
- * dy is overwritten with dz: it is the scratch space. Aliasing: none. */
+ * for a first layer), dw = x^T dz (dz^T x for RELUCL_WEIGHTS_OUT_IN), db = column sums of dz
+ * (a device reduction, fixed order). act' is taken from z when given, else from y (PReLU and
+ * Leaky ReLU with alpha <= 0 need z). dz goes to grads->dz, or over dy when that is NULL.
+ * Aliasing: none (grads->dz may be dy itself, which is the same as NULL). */
 RELUCL_API relucl_status relucl_dense_backward(relucl_context *ctx, const relucl_dense *layer,
                                                const relucl_tensor *x, const relucl_tensor *z,
                                                const relucl_tensor *y, const relucl_tensor *dy,

@@ -45,12 +45,13 @@ kernel void dense_bias_act(global float *z, ulong zo, global const float *b, ulo
     y[yo + i] = activate(kind, v, a, w);
 }
 
-/* One work-item per column walks the rows in order: dy becomes dz in place, and the column's
- * bias gradient and PReLU slope gradient are summed on the way, so the sums are the same on
- * every run. With a shared slope the column sums go to dslope's scratch and are added up by
- * dense_sum. */
-kernel void dense_backward_columns(global const float *s, ulong so, int from_z, global float *dy,
-                                   ulong dyo, global const float *slope, ulong slo,
+/* One work-item per column walks the rows in order: dz = dy * act' (dz may be dy), and the
+ * column's bias gradient and PReLU slope gradient are summed on the way, so the sums are the
+ * same on every run. With a shared slope the column sums go to dslope's scratch and are added
+ * up by dense_sum. */
+kernel void dense_backward_columns(global const float *s, ulong so, int from_z,
+                                   global const float *dy, ulong dyo, global float *dz, ulong dzo,
+                                   global const float *slope, ulong slo,
                                    int shared_slope, global float *db, ulong dbo,
                                    global float *dslope, ulong dso, ulong rows, ulong cols,
                                    int kind, float a, int accumulate) {
@@ -63,7 +64,7 @@ kernel void dense_backward_columns(global const float *s, ulong so, int from_z, 
         size_t i = r * cols + c;
         float v = s[so + i], g = dy[dyo + i];
         float d = gradient(kind, from_z, v, g, a, w);
-        dy[dyo + i] = d;
+        dz[dzo + i] = d; /* dz may be dy: element i is read above before it is written */
         bias_sum += d;
         slope_sum += v > 0.0f ? 0.0f : v * g;
     }

@@ -15,8 +15,8 @@
 #define OUT 128
 
 /* dW[i][j] = sum over the batch of x[b][i] * g[b][j] * relu'(z[b][j]), in float64. */
-static double reference_dw(const float *x, const float *w, const float *b, const float *g,
-                           size_t i, size_t j) {
+static double reference_dw(const float *x, const float *w, const float *b, const float *g, size_t i,
+                           size_t j) {
     double sum = 0.0;
     for (size_t r = 0; r < BATCH; r++) {
         double z = b[j];
@@ -57,8 +57,8 @@ int main(int argc, char **argv) {
          check(ctx, relucl_tensor_fill(ctx, &b, 0.0f));
 
     /* Forward: z = x w + b, y = relu(z). Backward: g becomes dz, then dW = x^T dz, db. */
-    relucl_dense layer = {{RELUCL_RELU, 0.0f}, &w, &b, NULL};
-    relucl_dense_grads grads = {&dw, &db, NULL, 0};
+    relucl_dense layer = {{RELUCL_RELU, 0.0f}, &w, &b, NULL, RELUCL_WEIGHTS_IN_OUT};
+    relucl_dense_grads grads = {&dw, &db, NULL, 0, NULL};
     float *xh = malloc(sizeof(float) * BATCH * IN), *wh = malloc(sizeof(float) * IN * OUT),
           *bh = malloc(sizeof(float) * OUT), *gh = malloc(sizeof(float) * BATCH * OUT),
           *dwh = malloc(sizeof(float) * IN * OUT), *dbh = malloc(sizeof(float) * OUT);

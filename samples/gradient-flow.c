@@ -45,7 +45,11 @@ static int initialise(relucl_context *ctx, network *net, int bad) {
     int ok = 1;
     for (int i = 0; i < LAYERS && ok; i++) {
         relucl_init init = {i == HIDDEN ? RELUCL_INIT_XAVIER_NORMAL : RELUCL_INIT_HE_NORMAL,
-                            0.0f, width[i], width[i + 1], 7, (unsigned long long)i};
+                            0.0f,
+                            width[i],
+                            width[i + 1],
+                            7,
+                            (unsigned long long)i};
         if (bad) {
             init.kind = RELUCL_INIT_NORMAL;
             init.value = 0.01f;
@@ -62,18 +66,19 @@ static int forward_backward(relucl_context *ctx, network *net, relucl_activation
     relucl_dense layer[LAYERS];
     int ok = 1;
     for (int i = 0; i < LAYERS && ok; i++) {
-        layer[i] = (relucl_dense){i < HIDDEN ? act : none, &net->w[i], &net->b[i], NULL};
+        layer[i] = (relucl_dense){i < HIDDEN ? act : none, &net->w[i], &net->b[i], NULL,
+                                  RELUCL_WEIGHTS_IN_OUT};
         const relucl_tensor *in = i == 0 ? &net->x : &net->y[i - 1];
         ok = check(ctx, relucl_dense_forward(ctx, &layer[i], in, &net->z[i], &net->y[i]));
     }
     ok = ok && check(ctx, relucl_softmax_cross_entropy(ctx, &net->y[HIDDEN], &net->labels,
                                                        &net->dy[HIDDEN], &net->loss, NULL, 0));
     for (int i = LAYERS - 1; i >= 0 && ok; i--) {
-        relucl_dense_grads grads = {&net->dw[i], &net->db[i], NULL, 0};
+        relucl_dense_grads grads = {&net->dw[i], &net->db[i], NULL, 0, NULL};
         const relucl_tensor *in = i == 0 ? &net->x : &net->y[i - 1];
-        ok = check(ctx, relucl_dense_backward(ctx, &layer[i], in, &net->z[i], &net->y[i],
-                                              &net->dy[i], i == 0 ? NULL : &net->dy[i - 1],
-                                              &grads));
+        ok =
+            check(ctx, relucl_dense_backward(ctx, &layer[i], in, &net->z[i], &net->y[i],
+                                             &net->dy[i], i == 0 ? NULL : &net->dy[i - 1], &grads));
     }
     return ok;
 }
@@ -115,8 +120,8 @@ int main(int argc, char **argv) {
              check(ctx, relucl_tensor_write(ctx, &net.labels, labels));
 
     /* 1. Mean |dW| per layer, the same He weights for each activation. */
-    const relucl_activation acts[3] = {{RELUCL_RELU, 0.0f}, {RELUCL_LEAKY_RELU, 0.01f},
-                                       {RELUCL_ELU, 1.0f}};
+    const relucl_activation acts[3] = {
+        {RELUCL_RELU, 0.0f}, {RELUCL_LEAKY_RELU, 0.01f}, {RELUCL_ELU, 1.0f}};
     const char *names[3] = {"relu", "leaky 0.01", "elu"};
     printf("\nmean |dW| per layer (He initialisation)\n%-12s %10s %10s %10s %10s %8s\n",
            "activation", "layer 1", "layer 2", "layer 3", "output", "loss");

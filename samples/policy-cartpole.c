@@ -40,8 +40,8 @@ static int cartpole_step(cartpole *s, int push_right) {
     double force = push_right ? 10.0 : -10.0, total = cart + pole;
     double c = cos(s->theta), sn = sin(s->theta);
     double temp = (force + pole * half_length * s->theta_dot * s->theta_dot * sn) / total;
-    double theta_acc = (gravity * sn - c * temp) /
-                       (half_length * (4.0 / 3.0 - pole * c * c / total));
+    double theta_acc =
+        (gravity * sn - c * temp) / (half_length * (4.0 / 3.0 - pole * c * c / total));
     double x_acc = temp - pole * half_length * theta_acc * c / total;
     s->x += tau * s->x_dot;
     s->x_dot += tau * x_acc;
@@ -53,10 +53,10 @@ static int cartpole_step(cartpole *s, int push_right) {
 /* ---- The policy -------------------------------------------------------------------------- */
 
 typedef struct policy {
-    relucl_tensor w1, b1, w2, b2;       /* 4 x 32 He normal, 32 x 2 Xavier, zero biases */
+    relucl_tensor w1, b1, w2, b2; /* 4 x 32 He normal, 32 x 2 Xavier, zero biases */
     relucl_tensor dw1, db1, dw2, db2;
-    relucl_tensor m[4], v[4];           /* Adam's moments, one pair per parameter */
-    relucl_tensor x, z1, h1, logits;    /* one row per step of an episode */
+    relucl_tensor m[4], v[4];        /* Adam's moments, one pair per parameter */
+    relucl_tensor x, z1, h1, logits; /* one row per step of an episode */
     relucl_tensor dh1, dlogits;
 } policy;
 
@@ -99,8 +99,8 @@ static int policy_create(relucl_context *ctx, policy *p) {
 /* The probability of pushing right in state s, from row t of the episode's tensors. */
 static int policy_act(relucl_context *ctx, policy *p, size_t t, const cartpole *s,
                       double *p_right) {
-    relucl_dense hidden = {{RELUCL_RELU, 0.0f}, &p->w1, &p->b1, NULL};
-    relucl_dense out = {{RELUCL_IDENTITY, 0.0f}, &p->w2, &p->b2, NULL};
+    relucl_dense hidden = {{RELUCL_RELU, 0.0f}, &p->w1, &p->b1, NULL, RELUCL_WEIGHTS_IN_OUT};
+    relucl_dense out = {{RELUCL_IDENTITY, 0.0f}, &p->w2, &p->b2, NULL, RELUCL_WEIGHTS_IN_OUT};
     float state[4] = {(float)s->x, (float)s->x_dot, (float)s->theta, (float)s->theta_dot};
     float logit[2];
     relucl_tensor x = rows(&p->x, t, 1), z1 = rows(&p->z1, t, 1), h1 = rows(&p->h1, t, 1),
@@ -134,9 +134,10 @@ static int policy_learn(relucl_context *ctx, policy *p, size_t n, const double *
         dlogit[2 * t] = (float)((1.0 - p_right[t] - (action[t] == 0)) * a);
         dlogit[2 * t + 1] = (float)((p_right[t] - (action[t] == 1)) * a);
     }
-    relucl_dense hidden = {{RELUCL_RELU, 0.0f}, &p->w1, &p->b1, NULL};
-    relucl_dense out = {{RELUCL_IDENTITY, 0.0f}, &p->w2, &p->b2, NULL};
-    relucl_dense_grads g1 = {&p->dw1, &p->db1, NULL, 0}, g2 = {&p->dw2, &p->db2, NULL, 0};
+    relucl_dense hidden = {{RELUCL_RELU, 0.0f}, &p->w1, &p->b1, NULL, RELUCL_WEIGHTS_IN_OUT};
+    relucl_dense out = {{RELUCL_IDENTITY, 0.0f}, &p->w2, &p->b2, NULL, RELUCL_WEIGHTS_IN_OUT};
+    relucl_dense_grads g1 = {&p->dw1, &p->db1, NULL, 0, NULL},
+                       g2 = {&p->dw2, &p->db2, NULL, 0, NULL};
     relucl_tensor x = rows(&p->x, 0, n), z1 = rows(&p->z1, 0, n), h1 = rows(&p->h1, 0, n),
                   dh1 = rows(&p->dh1, 0, n), logits = rows(&p->logits, 0, n),
                   dl = rows(&p->dlogits, 0, n);
@@ -147,8 +148,8 @@ static int policy_learn(relucl_context *ctx, policy *p, size_t n, const double *
              check(ctx, relucl_dense_backward(ctx, &out, &h1, NULL, &logits, &dl, &dh1, &g2)) &&
              check(ctx, relucl_dense_backward(ctx, &hidden, &x, &z1, &h1, &dh1, NULL, &g1));
     for (int i = 0; i < 4 && ok; i++)
-        ok = check(ctx, relucl_adam_step(ctx, &adam, step, params[i], grads[i], &p->m[i],
-                                         &p->v[i]));
+        ok =
+            check(ctx, relucl_adam_step(ctx, &adam, step, params[i], grads[i], &p->m[i], &p->v[i]));
     return ok;
 }
 
@@ -202,12 +203,12 @@ int main(int argc, char **argv) {
     }
     if (ok) {
         ok = last >= 2.0 * first && last >= 60.0;
-        printf("learning: last block %.1f vs first %.1f steps (>= 2x and >= 60): %s\n", last,
-               first, ok ? "PASS" : "FAIL");
+        printf("learning: last block %.1f vs first %.1f steps (>= 2x and >= 60): %s\n", last, first,
+               ok ? "PASS" : "FAIL");
     }
 
-    relucl_tensor *all[] = {&p.w1, &p.b1, &p.w2, &p.b2, &p.dw1, &p.db1, &p.dw2, &p.db2,
-                            &p.x,  &p.z1, &p.h1, &p.logits, &p.dh1, &p.dlogits};
+    relucl_tensor *all[] = {&p.w1,  &p.b1, &p.w2, &p.b2, &p.dw1,    &p.db1, &p.dw2,
+                            &p.db2, &p.x,  &p.z1, &p.h1, &p.logits, &p.dh1, &p.dlogits};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         relucl_tensor_release(all[i]);
     for (int i = 0; i < 4; i++) {

@@ -17,8 +17,8 @@
 #define STEP 1e-2f /* finite-difference step: float32 losses need a large one */
 
 typedef struct rnn {
-    relucl_tensor x;          /* (T, BATCH, IN) */
-    relucl_tensor h, z;       /* h (T + 1, BATCH, HID), h[0] = 0; z (T, BATCH, HID) */
+    relucl_tensor x;    /* (T, BATCH, IN) */
+    relucl_tensor h, z; /* h (T + 1, BATCH, HID), h[0] = 0; z (T, BATCH, HID) */
     relucl_tensor wxh, whh, b, ones;
     relucl_tensor dh, dz, dwxh, dwhh, db; /* (BATCH, HID) scratch and gradients */
 } rnn;
@@ -34,15 +34,15 @@ static relucl_tensor at(const relucl_tensor *seq, size_t t) {
 /* z_t = x_t Wxh + b (a dense layer with no activation), z_t += h_(t-1) Whh, h_t = relu(z_t). */
 static int forward(relucl_context *ctx, rnn *r) {
     relucl_activation relu = {RELUCL_RELU, 0.0f}, none = {RELUCL_IDENTITY, 0.0f};
-    relucl_dense input = {none, &r->wxh, &r->b, NULL};
+    relucl_dense input = {none, &r->wxh, &r->b, NULL, RELUCL_WEIGHTS_IN_OUT};
     relucl_tensor h0 = at(&r->h, 0);
     int ok = check(ctx, relucl_tensor_fill(ctx, &h0, 0.0f));
     for (size_t t = 1; t <= T && ok; t++) {
         relucl_tensor x = at(&r->x, t - 1), z = at(&r->z, t - 1), h = at(&r->h, t),
                       h_prev = at(&r->h, t - 1);
         ok = check(ctx, relucl_dense_forward(ctx, &input, &x, NULL, &z)) &&
-             check(ctx, relucl_gemm(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, &h_prev,
-                                    &r->whh, 1.0f, &z)) &&
+             check(ctx, relucl_gemm(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, &h_prev, &r->whh,
+                                    1.0f, &z)) &&
              check(ctx, relucl_activation_forward(ctx, relu, &z, &h));
     }
     return ok;
@@ -58,12 +58,12 @@ static int backward(relucl_context *ctx, rnn *r) {
         ok = check(ctx, relucl_activation_backward(ctx, relu, &z, NULL, &r->dh, &r->dz)) &&
              check(ctx, relucl_gemm(ctx, RELUCL_TRANS, RELUCL_NO_TRANS, 1.0f, &x, &r->dz, beta,
                                     &r->dwxh)) &&
-             check(ctx, relucl_gemm(ctx, RELUCL_TRANS, RELUCL_NO_TRANS, 1.0f, &h_prev, &r->dz,
-                                    beta, &r->dwhh)) &&
-             check(ctx, relucl_gemm(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, &r->ones,
-                                    &r->dz, beta, &r->db)) && /* column sums of dz */
-             check(ctx, relucl_gemm(ctx, RELUCL_NO_TRANS, RELUCL_TRANS, 1.0f, &r->dz, &r->whh,
-                                    0.0f, &r->dh));
+             check(ctx, relucl_gemm(ctx, RELUCL_TRANS, RELUCL_NO_TRANS, 1.0f, &h_prev, &r->dz, beta,
+                                    &r->dwhh)) &&
+             check(ctx, relucl_gemm(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, &r->ones, &r->dz,
+                                    beta, &r->db)) && /* column sums of dz */
+             check(ctx, relucl_gemm(ctx, RELUCL_NO_TRANS, RELUCL_TRANS, 1.0f, &r->dz, &r->whh, 0.0f,
+                                    &r->dh));
     }
     return ok;
 }
@@ -196,20 +196,18 @@ int main(int argc, char **argv) {
 
     size_t skipped = 0;
     double err_xh = gradient_check(ctx, &r, &r.wxh, wxh, dwxh, IN * HID, v, z_base, &skipped, &ok);
-    double err_hh = gradient_check(ctx, &r, &r.whh, whh, dwhh, HID * HID, v, z_base, &skipped,
-                                   &ok);
+    double err_hh = gradient_check(ctx, &r, &r.whh, whh, dwhh, HID * HID, v, z_base, &skipped, &ok);
     if (ok) {
         double worst = fmax(err_xh, err_hh);
         printf("finite differences (step %.0e) on %d weights, %zu skipped for crossing a kink\n",
                (double)STEP, IN * HID + HID * HID, skipped);
         printf("dWxh max error %.1e, dWhh max error %.1e\n", err_xh, err_hh);
         ok = worst < 2e-2 && skipped < (IN * HID + HID * HID) / 4;
-        printf("gradient check: max relative error %.1e < 2e-2: %s\n", worst,
-               ok ? "PASS" : "FAIL");
+        printf("gradient check: max relative error %.1e < 2e-2: %s\n", worst, ok ? "PASS" : "FAIL");
     }
 
-    relucl_tensor *all[] = {&r.x, &r.h, &r.z, &r.wxh, &r.whh, &r.b, &r.ones,
-                            &r.dh, &r.dz, &r.dwxh, &r.dwhh, &r.db};
+    relucl_tensor *all[] = {&r.x,    &r.h,  &r.z,  &r.wxh,  &r.whh,  &r.b,
+                            &r.ones, &r.dh, &r.dz, &r.dwxh, &r.dwhh, &r.db};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         relucl_tensor_release(all[i]);
     relucl_context_destroy(ctx);

@@ -44,7 +44,7 @@ typedef struct device_layer {
 } device_layer;
 
 static void upload(device_layer *d, const host_layer *h, const layer_case *c) {
-    size_t sizes[10] = {BATCH * IN, IN * OUT, OUT, OUT, BATCH * OUT, BATCH * OUT,
+    size_t sizes[10] = {BATCH * IN,  IN * OUT,   OUT,      OUT,        BATCH * OUT, BATCH * OUT,
                         BATCH * OUT, BATCH * IN, IN * OUT, 2 * OUT + 2}; /* db, then dslope */
     for (int i = 0; i < 10; i++)
         d->buf[i] = support_buffer_poisoned(sizes[i] + 2); /* +2: poison past the end */
@@ -82,25 +82,48 @@ static void make_host(host_layer *h, uint64_t seed) {
 }
 
 /* Runs forward and backward on the device (from z, or from y when use_y) and checks
- * everything against float64. */
-static void check_layer(const layer_case *c, int use_y, uint64_t seed) {
+ * everything against float64. torch: the weights (and dw) in torch.nn.Linear's (out, in)
+ * layout, and dz in a scratch tensor of its own, so dy must come back untouched. */
+static void check_layer(const layer_case *c, int use_y, uint64_t seed, int torch) {
     relucl_context *ctx = support_ctx();
     host_layer h;
     make_host(&h, seed);
     device_layer d;
     upload(&d, &h, c);
-    relucl_dense layer = {c->act, &d.w, &d.b, c->slopes ? &d.slope : NULL};
-    assert_int_equal(relucl_dense_forward(ctx, &layer, &d.x, use_y ? NULL : &d.z, &d.y),
-                     RELUCL_OK);
-    relucl_dense_grads grads = {&d.dw, &d.db, c->slopes ? &d.dslope : NULL, 0};
-    assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, use_y ? NULL : &d.z, &d.y, &d.dy,
-                                           &d.dx, &grads),
-                     RELUCL_OK);
+    cl_mem dz_buffer = support_buffer_poisoned(BATCH * OUT);
+    relucl_tensor dz_scratch = support_view(dz_buffer, 0, 2, (const size_t[]){BATCH, OUT});
+    if (torch) {
+        float wt[OUT * IN];
+        for (size_t p = 0; p < IN; p++)
+            for (size_t j = 0; j < OUT; j++)
+                wt[j * IN + p] = h.w[p * OUT + j];
+        support_buffer_write(d.buf[1], 1, wt, IN * OUT);
+        d.w = support_view(d.buf[1], 1, 2, (const size_t[]){OUT, IN});
+        d.dw = support_view(d.buf[8], 1, 2, (const size_t[]){OUT, IN});
+    }
+    relucl_dense layer = {c->act, &d.w, &d.b, c->slopes ? &d.slope : NULL,
+                          torch ? RELUCL_WEIGHTS_OUT_IN : RELUCL_WEIGHTS_IN_OUT};
+    assert_int_equal(relucl_dense_forward(ctx, &layer, &d.x, use_y ? NULL : &d.z, &d.y), RELUCL_OK);
+    relucl_dense_grads grads = {&d.dw, &d.db, c->slopes ? &d.dslope : NULL, 0,
+                                torch ? &dz_scratch : NULL};
+    assert_int_equal(
+        relucl_dense_backward(ctx, &layer, &d.x, use_y ? NULL : &d.z, &d.y, &d.dy, &d.dx, &grads),
+        RELUCL_OK);
 
-    float y[BATCH * OUT], dx[BATCH * IN], dw[IN * OUT], db[OUT], ds[OUT];
+    float y[BATCH * OUT], dx[BATCH * IN], dw[IN * OUT], db[OUT], ds[OUT], dy_after[BATCH * OUT];
     support_buffer_read(d.buf[5], 1, y, BATCH * OUT);
     support_buffer_read(d.buf[7], 1, dx, BATCH * IN);
     support_buffer_read(d.buf[8], 1, dw, IN * OUT);
+    if (torch) { /* back to (in, out) for the comparison */
+        float dwt[IN * OUT];
+        memcpy(dwt, dw, sizeof dw);
+        for (size_t p = 0; p < IN; p++)
+            for (size_t j = 0; j < OUT; j++)
+                dw[p * OUT + j] = dwt[j * IN + p];
+    }
+    support_buffer_read(d.buf[6], 1, dy_after, BATCH * OUT);
+    float dz_got[BATCH * OUT];
+    support_buffer_read(torch ? dz_buffer : d.buf[6], torch ? 0 : 1, dz_got, BATCH * OUT);
     support_buffer_read(d.buf[9], 1, db, OUT);
     double want_y[BATCH * OUT], dz[BATCH * OUT], want_dx[BATCH * IN] = {0}, want_dw[IN * OUT] = {0};
     double want_db[OUT] = {0}, want_ds[OUT] = {0};
@@ -119,6 +142,9 @@ static void check_layer(const layer_case *c, int use_y, uint64_t seed) {
                 want_dw[p * OUT + j] += (double)h.x[i * IN + p] * dz[i * OUT + j];
             }
     assert_true(support_close(y, want_y, BATCH * OUT, 1e-5, 1e-6, NULL, "dense y"));
+    assert_true(support_close(dz_got, dz, BATCH * OUT, 1e-5, 1e-6, NULL, "dense dz"));
+    if (torch)
+        assert_true(support_equal_bits(dy_after, h.r, BATCH * OUT, "dy left untouched"));
     assert_true(support_close(dx, want_dx, BATCH * IN, 1e-4, 1e-5, NULL, "dense dx"));
     assert_true(support_close(dw, want_dw, IN * OUT, 1e-4, 1e-5, NULL, "dense dw"));
     assert_true(support_close(db, want_db, OUT, 1e-4, 1e-5, NULL, "dense db"));
@@ -154,24 +180,35 @@ static void check_layer(const layer_case *c, int use_y, uint64_t seed) {
             fail_msg("finite difference dw[%zu]: %.8g vs analytic %.8g", p, fd, want_dw[p]);
     }
     release(&d);
+    support_buffer_release(dz_buffer);
 }
 
 static const layer_case cases[] = {
-    {{RELUCL_RELU, 0}, 0},          {{RELUCL_LEAKY_RELU, 0.1f}, 0}, {{RELUCL_ELU, 1.0f}, 0},
-    {{RELUCL_CLIPPED_RELU, 0.5f}, 0}, {{RELUCL_IDENTITY, 0}, 0},   {{RELUCL_PRELU, 0}, OUT},
+    {{RELUCL_RELU, 0}, 0},     {{RELUCL_LEAKY_RELU, 0.1f}, 0},
+    {{RELUCL_ELU, 1.0f}, 0},   {{RELUCL_CLIPPED_RELU, 0.5f}, 0},
+    {{RELUCL_IDENTITY, 0}, 0}, {{RELUCL_PRELU, 0}, OUT},
     {{RELUCL_PRELU, 0}, 1},
 };
 
 static void test_dense_matches_reference_from_z(void **state) {
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        check_layer(&cases[i], 0, 100 + i);
+        check_layer(&cases[i], 0, 100 + i, 0);
+}
+
+/* torch.nn.Linear's weight layout, with dz in its own scratch so dy is kept. */
+static void test_dense_torch_layout_keeps_dy(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        check_layer(&cases[i], 0, 300 + i, 1);
+    for (size_t i = 0; i < 5; i++)
+        check_layer(&cases[i], 1, 400 + i, 1);
 }
 
 static void test_dense_matches_reference_from_y(void **state) {
     (void)state;
     for (size_t i = 0; i < 5; i++) /* PReLU needs z */
-        check_layer(&cases[i], 1, 200 + i);
+        check_layer(&cases[i], 1, 200 + i, 0);
 }
 
 static void test_dense_accumulates_gradients(void **state) {
@@ -182,9 +219,9 @@ static void test_dense_accumulates_gradients(void **state) {
     layer_case c = {{RELUCL_RELU, 0}, 0};
     device_layer d;
     upload(&d, &h, &c);
-    relucl_dense layer = {c.act, &d.w, &d.b, NULL};
+    relucl_dense layer = {c.act, &d.w, &d.b, NULL, RELUCL_WEIGHTS_IN_OUT};
     float dw1[IN * OUT], db1[OUT], dw2[IN * OUT], db2[OUT];
-    relucl_dense_grads grads = {&d.dw, &d.db, NULL, 0};
+    relucl_dense_grads grads = {&d.dw, &d.db, NULL, 0, NULL};
     assert_int_equal(relucl_dense_forward(ctx, &layer, &d.x, &d.z, &d.y), RELUCL_OK);
     assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, &d.z, NULL, &d.dy, NULL, &grads),
                      RELUCL_OK);
@@ -214,7 +251,7 @@ static void test_dense_rejects_bad_arguments(void **state) {
     layer_case c = {{RELUCL_PRELU, 0}, OUT};
     device_layer d;
     upload(&d, &h, &c);
-    relucl_dense layer = {c.act, &d.w, &d.b, NULL};
+    relucl_dense layer = {c.act, &d.w, &d.b, NULL, RELUCL_WEIGHTS_IN_OUT};
     assert_int_equal(relucl_dense_forward(ctx, &layer, &d.x, NULL, &d.y),
                      RELUCL_ERROR_INVALID_ARGUMENT);
     assert_true(support_error_mentions("slope"));
@@ -225,7 +262,7 @@ static void test_dense_rejects_bad_arguments(void **state) {
     assert_true(support_error_mentions("y"));
     assert_int_equal(relucl_dense_forward(ctx, NULL, &d.x, NULL, &d.y),
                      RELUCL_ERROR_INVALID_ARGUMENT);
-    relucl_dense_grads grads = {&d.dw, &d.db, &d.dslope, 0};
+    relucl_dense_grads grads = {&d.dw, &d.db, &d.dslope, 0, NULL};
     assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, NULL, &d.y, &d.dy, &d.dx, &grads),
                      RELUCL_ERROR_INVALID_ARGUMENT);
     assert_true(support_error_mentions("z"));
@@ -236,6 +273,21 @@ static void test_dense_rejects_bad_arguments(void **state) {
     grads.dw = &d.dw;
     assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, &d.z, NULL, &d.dy, &d.dy, &grads),
                      RELUCL_ERROR_SHAPE);
+    grads.dz = &d.dx; /* dz must be (batch, out) */
+    assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, &d.z, NULL, &d.dy, NULL, &grads),
+                     RELUCL_ERROR_SHAPE);
+    assert_true(support_error_mentions("dz"));
+    grads.dz = &d.z; /* dz over z, which backward reads */
+    assert_int_equal(relucl_dense_backward(ctx, &layer, &d.x, &d.z, NULL, &d.dy, NULL, &grads),
+                     RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_true(support_error_mentions("dz"));
+    grads.dz = NULL;
+    layer.layout = (relucl_weight_layout)2;
+    assert_int_equal(relucl_dense_forward(ctx, &layer, &d.x, NULL, &d.y),
+                     RELUCL_ERROR_INVALID_ARGUMENT);
+    assert_true(support_error_mentions("layout"));
+    layer.layout = RELUCL_WEIGHTS_OUT_IN; /* w is (in, out) = (13, 5): x (7, 13) cannot use it */
+    assert_int_equal(relucl_dense_forward(ctx, &layer, &d.x, NULL, &d.y), RELUCL_ERROR_SHAPE);
     float y[BATCH * OUT + 2], dw[IN * OUT + 2];
     support_buffer_read(d.buf[5], 0, y, BATCH * OUT + 2);
     support_buffer_read(d.buf[8], 0, dw, IN * OUT + 2);
@@ -247,6 +299,7 @@ static void test_dense_rejects_bad_arguments(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_matches_reference_from_z),
+        cmocka_unit_test(test_dense_torch_layout_keeps_dy),
         cmocka_unit_test(test_dense_matches_reference_from_y),
         cmocka_unit_test(test_dense_accumulates_gradients),
         cmocka_unit_test(test_dense_rejects_bad_arguments),

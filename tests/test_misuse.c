@@ -69,10 +69,10 @@ static const relucl_pool2d pool = {RELUCL_POOL_MAX, {2, 2}, {2, 2}, {0, 0}};
 static const relucl_sgd sgd = {0.1f, 0.0f, 0.0f, 0};
 static const relucl_adam adam = {0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, 0};
 
-#define CALL(name, expr)                                                                       \
-    static relucl_status name(relucl_context *ctx) {                                           \
-        (void)ctx;                                                                             \
-        return expr;                                                                           \
+#define CALL(name, expr)                                                                           \
+    static relucl_status name(relucl_context *ctx) {                                               \
+        (void)ctx;                                                                                 \
+        return expr;                                                                               \
     }
 
 CALL(tensor_write, relucl_tensor_write(ctx, &f.y, NULL))
@@ -80,6 +80,11 @@ CALL(tensor_read, relucl_tensor_read(ctx, &f.x, NULL))
 CALL(tensor_fill, relucl_tensor_fill(ctx, NULL, 1.0f))
 CALL(tensor_create, relucl_tensor_create(ctx, 1, (const size_t[]){4}, NULL))
 CALL(context_finish, relucl_context_finish(ctx))
+CALL(wait_events, relucl_context_wait_events(ctx, 2, NULL))
+CALL(record_event, relucl_context_record_event(ctx, NULL))
+CALL(wrap_host, relucl_tensor_wrap_host(ctx, NULL, 1, (const size_t[]){4}, &(relucl_tensor){0}))
+CALL(map_host, relucl_tensor_map_host(ctx, &f.y, NULL))
+CALL(unmap_host, relucl_tensor_unmap_host(ctx, &f.y, NULL))
 CALL(act_forward, relucl_activation_forward(ctx, relu, &f.x, NULL))
 CALL(act_backward, relucl_activation_backward(ctx, relu, &f.x, NULL, NULL, &f.dx))
 CALL(prelu_forward, relucl_prelu_forward(ctx, &f.x, NULL, &f.y))
@@ -89,8 +94,9 @@ CALL(gemm_batched, relucl_gemm_batched(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.
                                        0.0f, &f.c)) /* 2-D operands for a batched GEMM */
 CALL(dense_forward, relucl_dense_forward(ctx, NULL, &f.x, NULL, &f.c))
 CALL(dense_backward,
-     relucl_dense_backward(ctx, &((relucl_dense){relu, &f.w, &f.b, NULL}), &f.x, NULL, NULL,
-                           &f.c, NULL, &((relucl_dense_grads){NULL, NULL, NULL, 0})))
+     relucl_dense_backward(ctx, &((relucl_dense){relu, &f.w, &f.b, NULL, RELUCL_WEIGHTS_IN_OUT}),
+                           &f.x, NULL, NULL, &f.c, NULL,
+                           &((relucl_dense_grads){NULL, NULL, NULL, 0, NULL})))
 CALL(cross_entropy, relucl_softmax_cross_entropy(ctx, &f.x, NULL, &f.dx, &f.scalar, NULL, 0))
 CALL(mse, relucl_mse(ctx, &f.x, NULL, &f.dx, &f.scalar, 0))
 CALL(sgd_step, relucl_sgd_step(ctx, &sgd, &f.y, NULL, NULL))
@@ -99,14 +105,14 @@ CALL(init_tensor, relucl_init_tensor(ctx, NULL, &f.y))
 CALL(dropout_forward, relucl_dropout_forward(ctx, 0.5f, 1, 0, &f.x, NULL, &f.y))
 CALL(dropout_backward, relucl_dropout_backward(ctx, NULL, &f.dy, &f.dx))
 CALL(gather, relucl_gather_rows(ctx, &f.x, NULL, 0, &f.y, NULL, NULL))
-CALL(conv_dims, relucl_conv2d_output_dims(ctx, NULL, f.img.dims, f.filt.dims,
-                                          (size_t[4]){0, 0, 0, 0}))
-CALL(conv_forward, relucl_conv2d_forward(ctx, &conv, RELUCL_CONV_AUTO, relu, &f.img, NULL, NULL,
-                                         &f.out_img))
-CALL(conv_backward_data, relucl_conv2d_backward_data(ctx, &conv, RELUCL_CONV_AUTO, &f.img,
-                                                     &f.filt, NULL))
-CALL(conv_backward_filter, relucl_conv2d_backward_filter(ctx, &conv, RELUCL_CONV_AUTO, &f.img,
-                                                         &f.img, NULL, NULL, 0))
+CALL(conv_dims,
+     relucl_conv2d_output_dims(ctx, NULL, f.img.dims, f.filt.dims, (size_t[4]){0, 0, 0, 0}))
+CALL(conv_forward,
+     relucl_conv2d_forward(ctx, &conv, RELUCL_CONV_AUTO, relu, &f.img, NULL, NULL, &f.out_img))
+CALL(conv_backward_data,
+     relucl_conv2d_backward_data(ctx, &conv, RELUCL_CONV_AUTO, &f.img, &f.filt, NULL))
+CALL(conv_backward_filter,
+     relucl_conv2d_backward_filter(ctx, &conv, RELUCL_CONV_AUTO, &f.img, &f.img, NULL, NULL, 0))
 CALL(conv_workspace, relucl_conv2d_workspace_size(ctx, &conv, &f.img, &f.filt, NULL))
 CALL(workspace_limit, relucl_context_set_workspace_limit(ctx, 1 << 20))
 CALL(pool_dims, relucl_pool2d_output_dims(ctx, &pool, NULL, (size_t[4]){0, 0, 0, 0}))
@@ -132,8 +138,8 @@ CALL(net_apply_gradients, relucl_net_apply_gradients(ctx ? f.net : NULL))
 CALL(net_set_steps, relucl_net_set_steps(ctx ? f.net : NULL, 1))
 CALL(net_load, relucl_net_load(ctx ? f.net : NULL, NULL))
 
-#define ROWS(name, want, word)                                                                 \
-    {#name, name, 1, RELUCL_ERROR_INVALID_ARGUMENT, NULL}, {#name, name, 0, want, word}
+#define ROWS(name, want, word)                                                                     \
+    {#name, name, 1, RELUCL_ERROR_INVALID_ARGUMENT, NULL}, { #name, name, 0, want, word }
 
 static const misuse table[] = {
     ROWS(tensor_write, RELUCL_ERROR_INVALID_ARGUMENT, "src"),
@@ -141,6 +147,11 @@ static const misuse table[] = {
     ROWS(tensor_fill, RELUCL_ERROR_INVALID_ARGUMENT, "t"),
     ROWS(tensor_create, RELUCL_ERROR_INVALID_ARGUMENT, "out"),
     {"context_finish", context_finish, 1, RELUCL_ERROR_INVALID_ARGUMENT, NULL},
+    ROWS(wait_events, RELUCL_ERROR_INVALID_ARGUMENT, "events"),
+    ROWS(record_event, RELUCL_ERROR_INVALID_ARGUMENT, "event"),
+    ROWS(wrap_host, RELUCL_ERROR_INVALID_ARGUMENT, "data"),
+    ROWS(map_host, RELUCL_ERROR_INVALID_ARGUMENT, "host"),
+    ROWS(unmap_host, RELUCL_ERROR_INVALID_ARGUMENT, "host"),
     ROWS(act_forward, RELUCL_ERROR_INVALID_ARGUMENT, "y"),
     ROWS(act_backward, RELUCL_ERROR_INVALID_ARGUMENT, "dy"),
     ROWS(prelu_forward, RELUCL_ERROR_INVALID_ARGUMENT, "slope"),

@@ -214,8 +214,26 @@ relucl_status relucl_context_create(const char *device, relucl_context **out) {
 }
 
 relucl_status relucl_context_create_from_queue(cl_command_queue queue, relucl_context **out) {
-    if (!queue || !out)
-        return RELUCL_ERROR_INVALID_ARGUMENT;
+    return relucl_context_create_from_queue_ex(queue, out, NULL, 0);
+}
+
+/* Writes "relucl_context_create_from_queue: <reason>" to message and returns status. */
+static relucl_status refuse_queue(relucl_status status, char *message, size_t size,
+                                  const char *reason, cl_int code) {
+    char text[256];
+    snprintf(text, sizeof text, "relucl_context_create_from_queue: %s%s%s%s", reason,
+             code ? " (" : "", code ? relucl__cl_error_name(code) : "", code ? ")" : "");
+    copy_message(message, size, text);
+    return status;
+}
+
+relucl_status relucl_context_create_from_queue_ex(cl_command_queue queue, relucl_context **out,
+                                                  char *message, size_t message_size) {
+    if (!out)
+        return refuse_queue(RELUCL_ERROR_INVALID_ARGUMENT, message, message_size, "out is NULL", 0);
+    if (!queue)
+        return refuse_queue(RELUCL_ERROR_INVALID_ARGUMENT, message, message_size, "queue is NULL",
+                            0);
     cl_command_queue_properties props = 0;
     relucl_context probe = {0};
     cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
@@ -228,18 +246,33 @@ relucl_status relucl_context_create_from_queue(cl_command_queue queue, relucl_co
         err = clGetDeviceInfo(probe.device, CL_DEVICE_PLATFORM, sizeof probe.platform,
                               &probe.platform, NULL);
     if (err != CL_SUCCESS)
-        return RELUCL_ERROR_INVALID_ARGUMENT;
-    if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
-        return RELUCL_ERROR_INVALID_ARGUMENT; /* relucl relies on in-order execution */
+        return refuse_queue(RELUCL_ERROR_INVALID_ARGUMENT, message, message_size,
+                            "queue: not a valid command queue", err);
     relucl_context *ctx = context_alloc();
     if (!ctx)
-        return RELUCL_ERROR_OUT_OF_MEMORY;
+        return refuse_queue(RELUCL_ERROR_OUT_OF_MEMORY, message, message_size, "out of host memory",
+                            0);
     ctx->platform = probe.platform;
     ctx->device = probe.device;
     ctx->cl = probe.cl;
-    ctx->queue = queue;
     clRetainContext(ctx->cl);
-    clRetainCommandQueue(ctx->queue);
+    if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) {
+        /* relucl's commands depend on each other in the order it enqueues them, so they get an
+         * in-order queue of their own beside the caller's; events order the two. */
+        ctx->queue =
+            clCreateCommandQueue(ctx->cl, ctx->device, props & CL_QUEUE_PROFILING_ENABLE, &err);
+        ctx->own_queue = 1;
+        if (err != CL_SUCCESS) {
+            relucl_context_destroy(ctx);
+            return refuse_queue(RELUCL_ERROR_OPENCL, message, message_size,
+                                "clCreateCommandQueue (relucl's in-order queue beside an "
+                                "out-of-order one)",
+                                err);
+        }
+    } else {
+        ctx->queue = queue;
+        clRetainCommandQueue(ctx->queue);
+    }
     describe_device(ctx);
     *out = ctx;
     return RELUCL_OK;

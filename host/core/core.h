@@ -30,7 +30,8 @@ struct relucl_context {
     cl_platform_id platform;
     cl_device_id device;
     cl_context cl;
-    cl_command_queue queue;
+    cl_command_queue queue; /* every relucl command goes here, in order */
+    int own_queue; /* 1 when queue is relucl's own beside a caller's out-of-order queue */
     cl_program programs[RELUCL_PROGRAM_COUNT];
     relucl__kernel_slot kernels[RELUCL_MAX_KERNELS];
     int kernel_count;

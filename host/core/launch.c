@@ -1,4 +1,5 @@
-/* The single path from an op to the device: kernel lookup, arguments, index space, enqueue.
+/* The single path from an op to the device: kernel lookup, arguments, index space, enqueue;
+ * and the two calls that order that path against other queues.
  * Nothing else in relucl calls clEnqueueNDRangeKernel, so whatever must hold for every
  * launch (ordering, events, profiling) is added here once. */
 #include "core/core.h"
@@ -63,4 +64,59 @@ relucl_status relucl__launch(relucl_context *ctx, const char *fn, relucl__progra
     cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, range.dims, NULL, global, range.local,
                                         0, NULL, NULL);
     return err == CL_SUCCESS ? RELUCL_OK : relucl__fail_cl(ctx, fn, "clEnqueueNDRangeKernel", err);
+}
+
+/* Ordering against other queues. Every command relucl enqueues (kernels here, CLBlast's GEMMs,
+ * buffer copies and fills) goes to ctx->queue, which is in order, so one barrier orders all
+ * later work after the events and one marker completes after all earlier work. CLBlast takes
+ * no wait list, so a per-launch list could not have covered its GEMMs; the barrier does. */
+
+/* An event the barrier may wait on: valid, of this OpenCL context, not failed. */
+static relucl_status check_event(relucl_context *ctx, const char *fn, cl_uint i, cl_event event) {
+    if (!event)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "events[%u] is NULL", i);
+    cl_context owner = NULL;
+    cl_int err = clGetEventInfo(event, CL_EVENT_CONTEXT, sizeof owner, &owner, NULL);
+    if (err != CL_SUCCESS)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                            "events[%u] is not a valid event (%s)", i, relucl__cl_error_name(err));
+    if (owner != ctx->cl)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                            "events[%u] belongs to another OpenCL context", i);
+    cl_int state = CL_COMPLETE;
+    err = clGetEventInfo(event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof state, &state, NULL);
+    if (err == CL_SUCCESS && state < 0)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                            "events[%u] ended in error %s (%d)", i, relucl__cl_error_name(state),
+                            state);
+    return RELUCL_OK;
+}
+
+relucl_status relucl_context_wait_events(relucl_context *ctx, cl_uint count,
+                                         const cl_event *events) {
+    static const char fn[] = "relucl_context_wait_events";
+    RELUCL__TRY(relucl__check_context(ctx));
+    if (count == 0)
+        return RELUCL_OK;
+    if (!events)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "events is NULL, count is %u",
+                            count);
+    for (cl_uint i = 0; i < count; i++)
+        RELUCL__TRY(check_event(ctx, fn, i, events[i]));
+    cl_int err = clEnqueueBarrierWithWaitList(ctx->queue, count, events, NULL);
+    return err == CL_SUCCESS ? RELUCL_OK
+                             : relucl__fail_cl(ctx, fn, "clEnqueueBarrierWithWaitList", err);
+}
+
+relucl_status relucl_context_record_event(relucl_context *ctx, cl_event *event) {
+    static const char fn[] = "relucl_context_record_event";
+    RELUCL__TRY(relucl__check_context(ctx));
+    if (!event)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "event is NULL");
+    cl_event marker = NULL;
+    cl_int err = clEnqueueMarkerWithWaitList(ctx->queue, 0, NULL, &marker);
+    if (err != CL_SUCCESS)
+        return relucl__fail_cl(ctx, fn, "clEnqueueMarkerWithWaitList", err);
+    *event = marker;
+    return RELUCL_OK;
 }

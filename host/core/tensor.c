@@ -29,8 +29,7 @@ relucl_status relucl__buffer_create(relucl_context *ctx, const char *fn, const c
         return relucl__fail(ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn,
                             "%s: %zu floats (%zu bytes) are more than the device's largest "
                             "buffer, %llu bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)",
-                            what, count, count * sizeof(float),
-                            (unsigned long long)ctx->max_alloc);
+                            what, count, count * sizeof(float), (unsigned long long)ctx->max_alloc);
     cl_int err = CL_SUCCESS;
     *out =
         clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (count ? count : 1) * sizeof(float), NULL, &err);
@@ -121,4 +120,81 @@ relucl_status relucl_tensor_reshape(const relucl_tensor *t, int ndim, const size
         return RELUCL_ERROR_SHAPE;
     *out = view;
     return RELUCL_OK;
+}
+
+/* ---- Host memory -------------------------------------------------------------------------- */
+
+relucl_status relucl_tensor_wrap_host(relucl_context *ctx, void *data, int ndim, const size_t *dims,
+                                      relucl_tensor *out) {
+    static const char fn[] = "relucl_tensor_wrap_host";
+    RELUCL__TRY(relucl__check_context(ctx));
+    if (!out)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "out is NULL");
+    if (!dims)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "dims is NULL");
+    if (ndim < 1 || ndim > RELUCL_MAX_DIMS)
+        return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn, "ndim is %d, not 1..%d", ndim,
+                            RELUCL_MAX_DIMS);
+    size_t n = relucl__dims_count(ndim, dims);
+    if (n == SIZE_MAX)
+        return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn, "dims: element count overflows");
+    if (!data && n > 0)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "data is NULL");
+    if ((uintptr_t)data % sizeof(float) != 0)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                            "data (%p) is not aligned to a float's %zu bytes", data, sizeof(float));
+    if (ctx->max_alloc && n > ctx->max_alloc / sizeof(float))
+        return relucl__fail(ctx, RELUCL_ERROR_OUT_OF_MEMORY, fn,
+                            "dims: %zu floats are more than the device's largest buffer, %llu "
+                            "bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)",
+                            n, (unsigned long long)ctx->max_alloc);
+    cl_mem buffer;
+    if (n == 0) { /* OpenCL has no empty buffers, and there is no memory to share */
+        RELUCL__TRY(relucl__buffer_create(ctx, fn, "clCreateBuffer (empty tensor)", 0, &buffer));
+    } else {
+        cl_int err = CL_SUCCESS;
+        buffer = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, n * sizeof(float),
+                                data, &err);
+        if (err != CL_SUCCESS)
+            return relucl__fail_cl(ctx, fn, "clCreateBuffer (CL_MEM_USE_HOST_PTR)", err);
+    }
+    relucl_tensor t = {buffer, 0, ndim, {1, 1, 1, 1}};
+    memcpy(t.dims, dims, (size_t)ndim * sizeof *dims);
+    *out = t;
+    return RELUCL_OK;
+}
+
+relucl_status relucl_tensor_map_host(relucl_context *ctx, const relucl_tensor *t, float **host) {
+    static const char fn[] = "relucl_tensor_map_host";
+    size_t n = 0;
+    RELUCL__TRY(relucl__check_context(ctx));
+    RELUCL__TRY(relucl__check_tensor(ctx, fn, "t", t, &n));
+    if (!host)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "host is NULL");
+    if (n == 0) { /* nothing to map; the wait still holds */
+        cl_int err = clFinish(ctx->queue);
+        if (err != CL_SUCCESS)
+            return relucl__fail_cl(ctx, fn, "clFinish", err);
+        *host = NULL;
+        return RELUCL_OK;
+    }
+    cl_int err = CL_SUCCESS;
+    void *p = clEnqueueMapBuffer(ctx->queue, t->buffer, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE,
+                                 t->offset * sizeof(float), n * sizeof(float), 0, NULL, NULL, &err);
+    if (err != CL_SUCCESS)
+        return relucl__fail_cl(ctx, fn, "clEnqueueMapBuffer", err);
+    *host = p;
+    return RELUCL_OK;
+}
+
+relucl_status relucl_tensor_unmap_host(relucl_context *ctx, const relucl_tensor *t, float *host) {
+    static const char fn[] = "relucl_tensor_unmap_host";
+    size_t n = 0;
+    RELUCL__TRY(relucl__check_context(ctx));
+    RELUCL__TRY(relucl__check_tensor(ctx, fn, "t", t, &n));
+    if (!host)
+        return n == 0 ? RELUCL_OK
+                      : relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "host is NULL");
+    cl_int err = clEnqueueUnmapMemObject(ctx->queue, t->buffer, host, 0, NULL, NULL);
+    return err == CL_SUCCESS ? RELUCL_OK : relucl__fail_cl(ctx, fn, "clEnqueueUnmapMemObject", err);
 }

@@ -20,7 +20,8 @@ static relucl_tensor as_input(const relucl_tensor *t, size_t rows, const net_lay
 }
 
 static relucl_dense describe(const net_layer *l) {
-    relucl_dense d = {l->act, &l->w, &l->b, l->act.kind == RELUCL_PRELU ? &l->slope : NULL};
+    relucl_dense d = {l->act, &l->w, &l->b, l->act.kind == RELUCL_PRELU ? &l->slope : NULL,
+                      RELUCL_WEIGHTS_IN_OUT};
     return d;
 }
 
@@ -136,7 +137,7 @@ static relucl_status layer_backward(relucl_context *ctx, const net_layer *l,
     case NET_DENSE: {
         relucl_dense d = describe(l);
         relucl_dense_grads grads = {&l->dw, &l->db, l->act.kind == RELUCL_PRELU ? &l->dslope : NULL,
-                                    0};
+                                    0, NULL};
         return relucl_dense_backward(ctx, &d, in, l->keeps_z ? &z : NULL, &y, &dy, dx, &grads);
     }
     case NET_CONV:

@@ -1,9 +1,11 @@
 /* Dense layers: a CLBlast GEMM plus one fused element-wise kernel each way. */
 #include "ops/ops.h"
 
-/* Shapes shared by forward and backward: x (batch, in), w (in, out). */
+/* Shapes shared by forward and backward: x (batch, in), w (in, out) or (out, in). */
 typedef struct dense_shape {
     size_t batch, in, out, slopes;
+    size_t w_rows, w_cols; /* w's own dims, as its layout has them */
+    relucl_transpose w_op; /* w as the GEMM x w must read it */
 } dense_shape;
 
 static relucl_status check_matrix(relucl_context *ctx, const char *fn, const char *name,
@@ -36,11 +38,18 @@ static relucl_status check_layer(relucl_context *ctx, const char *fn, const relu
     RELUCL__TRY(relucl__check_activation(ctx, fn, layer->act, 1));
     RELUCL__TRY(relucl__check_tensor(ctx, fn, "layer->w", layer->w, &n));
     RELUCL__TRY(relucl__check_tensor(ctx, fn, "x", x, &n));
+    if (layer->layout != RELUCL_WEIGHTS_IN_OUT && layer->layout != RELUCL_WEIGHTS_OUT_IN)
+        return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn,
+                            "layer->layout is %d, not a relucl_weight_layout", (int)layer->layout);
+    int out_in = layer->layout == RELUCL_WEIGHTS_OUT_IN;
     if (layer->w->ndim != 2)
-        return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,
-                            "layer->w has ndim %d, must be 2 (in, out)", layer->w->ndim);
-    s->in = layer->w->dims[0];
-    s->out = layer->w->dims[1];
+        return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn, "layer->w has ndim %d, must be 2 %s",
+                            layer->w->ndim, out_in ? "(out, in)" : "(in, out)");
+    s->w_rows = layer->w->dims[0];
+    s->w_cols = layer->w->dims[1];
+    s->in = out_in ? s->w_cols : s->w_rows;
+    s->out = out_in ? s->w_rows : s->w_cols;
+    s->w_op = out_in ? RELUCL_TRANS : RELUCL_NO_TRANS;
     s->batch = x->ndim == 2 ? x->dims[0] : 0;
     RELUCL__TRY(check_matrix(ctx, fn, "x", x, s->batch, s->in));
     if (layer->b)
@@ -72,7 +81,7 @@ relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_dense *laye
                                    const relucl_tensor *x, const relucl_tensor *z,
                                    const relucl_tensor *y) {
     static const char fn[] = "relucl_dense_forward";
-    dense_shape s = {0, 0, 0, 0};
+    dense_shape s = {0};
     RELUCL__TRY(check_layer(ctx, fn, layer, x, &s));
     RELUCL__TRY(check_matrix(ctx, fn, "y", y, s.batch, s.out));
     if (z)
@@ -86,8 +95,7 @@ relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_dense *laye
         return RELUCL_OK;
 
     const relucl_tensor *pre = z ? z : y;
-    RELUCL__TRY(
-        relucl__gemm(ctx, fn, 2, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, x, layer->w, 0.0f, pre));
+    RELUCL__TRY(relucl__gemm(ctx, fn, 2, RELUCL_NO_TRANS, s.w_op, 1.0f, x, layer->w, 0.0f, pre));
     int keep_z = z != NULL && !(z->buffer == y->buffer && z->offset == y->offset);
     return RELUCL__LAUNCH(
         ctx, fn, RELUCL_PROGRAM_DENSE, "dense_bias_act", relucl__range_1d(ctx, s.batch * s.out, 0),
@@ -102,7 +110,9 @@ static relucl_status check_grads(relucl_context *ctx, const char *fn, const relu
     if (!grads)
         return relucl__fail(ctx, RELUCL_ERROR_INVALID_ARGUMENT, fn, "grads is NULL");
     if (grads->dw)
-        RELUCL__TRY(check_matrix(ctx, fn, "grads->dw", grads->dw, s->in, s->out));
+        RELUCL__TRY(check_matrix(ctx, fn, "grads->dw", grads->dw, s->w_rows, s->w_cols));
+    if (grads->dz)
+        RELUCL__TRY(check_matrix(ctx, fn, "grads->dz", grads->dz, s->batch, s->out));
     if (grads->db)
         RELUCL__TRY(check_vector(ctx, fn, "grads->db", grads->db, s->out));
     if (grads->dslope && layer->act.kind == RELUCL_PRELU)
@@ -110,11 +120,11 @@ static relucl_status check_grads(relucl_context *ctx, const char *fn, const relu
     return RELUCL_OK;
 }
 
-/* dz = dy * act'(.) in place, with db and dslope summed per column. A slope shared by every
+/* dz = dy * act'(.) (dz may be dy), with db and dslope summed per column. A slope shared by every
  * column gets its per-column sums in scratch first, then one sum of those. */
 static relucl_status backward_columns(relucl_context *ctx, const char *fn,
                                       const relucl_dense *layer, const relucl_tensor *source,
-                                      int from_z, const relucl_tensor *dy,
+                                      int from_z, const relucl_tensor *dy, const relucl_tensor *dz,
                                       const relucl_dense_grads *grads, const dense_shape *s) {
     int want_slope = grads->dslope && layer->act.kind == RELUCL_PRELU, shared = s->slopes == 1;
     relucl_tensor scratch = {NULL, 0, 1, {s->out, 1, 1, 1}};
@@ -127,7 +137,7 @@ static relucl_status backward_columns(relucl_context *ctx, const char *fn,
     const relucl_tensor *slope_sums = scratch.buffer ? &scratch : want_slope ? grads->dslope : NULL;
     relucl_status status = RELUCL__LAUNCH(
         ctx, fn, RELUCL_PROGRAM_DENSE, "dense_backward_columns", relucl__range_1d(ctx, s->out, 64),
-        RELUCL__TENSOR(source), RELUCL__INT(from_z), RELUCL__TENSOR(dy),
+        RELUCL__TENSOR(source), RELUCL__INT(from_z), RELUCL__TENSOR(dy), RELUCL__TENSOR(dz),
         RELUCL__TENSOR_OR(s->slopes ? layer->slope : NULL, NULL), RELUCL__INT(shared),
         RELUCL__TENSOR_OR(grads->db, NULL), RELUCL__TENSOR_OR(slope_sums, NULL),
         RELUCL__ULONG(s->batch), RELUCL__ULONG(s->out), RELUCL__INT(layer->act.kind),
@@ -147,7 +157,7 @@ relucl_status relucl_dense_backward(relucl_context *ctx, const relucl_dense *lay
                                     const relucl_tensor *y, const relucl_tensor *dy,
                                     const relucl_tensor *dx, const relucl_dense_grads *grads) {
     static const char fn[] = "relucl_dense_backward";
-    dense_shape s = {0, 0, 0, 0};
+    dense_shape s = {0};
     RELUCL__TRY(check_layer(ctx, fn, layer, x, &s));
     int needs_z = layer->act.kind == RELUCL_PRELU ||
                   (layer->act.kind == RELUCL_LEAKY_RELU && !(layer->act.alpha > 0.0f));
@@ -161,17 +171,18 @@ relucl_status relucl_dense_backward(relucl_context *ctx, const relucl_dense *lay
     if (dx)
         RELUCL__TRY(check_matrix(ctx, fn, "dx", dx, s.batch, s.in));
     RELUCL__TRY(check_grads(ctx, fn, layer, grads, &s));
-    /* Everything written must be apart from everything else used. */
-    const relucl_tensor *written[4] = {dy, dx, grads->dw, grads->db};
-    const char *written_names[4] = {"dy", "dx", "grads->dw", "grads->db"};
-    const relucl_tensor *used[8] = {x, source, layer->w, layer->b, layer->slope, dy, dx, grads->dw};
-    const char *used_names[8] = {"x",  z ? "z" : "y", "layer->w", "layer->b", "layer->slope",
-                                 "dy", "dx",          "grads->dw"};
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 8; j++)
-            if (written[i] && used[j] && written[i] != used[j])
-                RELUCL__TRY(relucl__check_overlap(ctx, fn, written_names[i], written[i],
-                                                  used_names[j], used[j], 0));
+    /* Everything written must be apart from everything else used; dz may be dy. */
+    const relucl_tensor *dz = grads->dz ? grads->dz : dy;
+    int dz_is_dy = dz->buffer == dy->buffer && dz->offset == dy->offset;
+    const relucl_tensor *all[10] = {x,  source, layer->w,  layer->b,  layer->slope,
+                                    dy, dx,     grads->dw, grads->db, dz_is_dy ? NULL : dz};
+    const char *names[10] = {"x",  z ? "z" : "y", "layer->w",  "layer->b",  "layer->slope",
+                             "dy", "dx",          "grads->dw", "grads->db", "grads->dz"};
+    const int written[10] = {0, 0, 0, 0, 0, dz_is_dy, 1, 1, 1, 1};
+    for (int i = 0; i < 10; i++)
+        for (int j = 0; j < 10; j++)
+            if (written[i] && i != j && all[i] && all[j])
+                RELUCL__TRY(relucl__check_overlap(ctx, fn, names[i], all[i], names[j], all[j], 0));
     if (s.out == 0)
         return RELUCL_OK;
     if (s.batch == 0) { /* no rows: the gradients are zero */
@@ -183,12 +194,17 @@ relucl_status relucl_dense_backward(relucl_context *ctx, const relucl_dense *lay
         return RELUCL_OK;
     }
 
-    RELUCL__TRY(backward_columns(ctx, fn, layer, source, z != NULL, dy, grads, &s));
+    RELUCL__TRY(backward_columns(ctx, fn, layer, source, z != NULL, dy, dz, grads, &s));
+    int out_in = layer->layout == RELUCL_WEIGHTS_OUT_IN;
+    float beta = grads->accumulate ? 1.0f : 0.0f;
     if (grads->dw)
-        RELUCL__TRY(relucl__gemm(ctx, fn, 2, RELUCL_TRANS, RELUCL_NO_TRANS, 1.0f, x, dy,
-                                 grads->accumulate ? 1.0f : 0.0f, grads->dw));
+        RELUCL__TRY(out_in ? relucl__gemm(ctx, fn, 2, RELUCL_TRANS, RELUCL_NO_TRANS, 1.0f, dz, x,
+                                          beta, grads->dw)
+                           : relucl__gemm(ctx, fn, 2, RELUCL_TRANS, RELUCL_NO_TRANS, 1.0f, x, dz,
+                                          beta, grads->dw));
     if (dx)
-        RELUCL__TRY(
-            relucl__gemm(ctx, fn, 2, RELUCL_NO_TRANS, RELUCL_TRANS, 1.0f, dy, layer->w, 0.0f, dx));
+        RELUCL__TRY(relucl__gemm(ctx, fn, 2, RELUCL_NO_TRANS,
+                                 out_in ? RELUCL_NO_TRANS : RELUCL_TRANS, 1.0f, dz, layer->w, 0.0f,
+                                 dx));
     return RELUCL_OK;
 }
