@@ -107,5 +107,6 @@ int bench_json_write(const char *path, int (*body)(FILE *f, const void *arg), co
 int bench_gemm_main(int argc, char **argv);
 int bench_train_main(int argc, char **argv);
 int bench_conv_main(int argc, char **argv);
+int bench_sync_main(int argc, char **argv);
 
 #endif /* RELUCL_BENCH_H */

@@ -67,7 +67,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: relucl-bench [options]           activation bandwidth (this mode)\n"
-            "       relucl-bench gemm|train|conv [options]   (see relucl-bench MODE --help)\n"
+            "       relucl-bench gemm|train|conv|sync [options]   (see relucl-bench MODE --help)\n"
             "  --device SPEC       gpu, cpu, accelerator, P:D or part of a name (as relucl-info)\n"
             "  --op NAME[,NAME]    only these: relu, leaky_relu, elu, clipped_relu, prelu\n"
             "  --max-elements N    largest size (K, M, G suffixes: powers of 1024); the default,\n"
@@ -398,5 +398,7 @@ int main(int argc, char **argv)
         return bench_train_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "conv"))
         return bench_conv_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "sync"))
+        return bench_sync_main(argc, argv);
     return activation_main(argc, argv);
 }
