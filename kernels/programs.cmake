@@ -10,4 +10,5 @@ set(RELUCL_PROGRAMS
   "OPTIM      optim.cl"
   "RANDOM     random.cl"
   "DATA       data.cl"
-  "STATS      stats.cl")
+  "STATS      stats.cl"
+  "GEMM       gemm.cl")

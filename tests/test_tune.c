@@ -298,6 +298,8 @@ static void test_set_tuning_rejects_bad_sets(void **state) {
 }
 
 int main(void) {
+    /* Tuning is CLBlast's: these GEMMs must go through it, also on CPU devices. */
+    setenv("RELUCL_GEMM", "clblast", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tuning_path_is_in_the_cache_dir_and_per_device),
         cmocka_unit_test(test_builtin_set_applies_on_pocl_and_gemm_stays_correct),

@@ -1,4 +1,5 @@
-/* Matrix multiply for the rest of relucl: CLBlast behind relucl's checks, and the tuning
+/* Matrix multiply for the rest of relucl: CLBlast or relucl's own CPU kernels behind relucl's
+ * checks, and the tuning
  * parameters handed to CLBlast. Library-private. Depends on core only. */
 #ifndef RELUCL_BLAS_H
 #define RELUCL_BLAS_H
@@ -9,6 +10,17 @@
 relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl_transpose ta,
                            relucl_transpose tb, float alpha, const relucl_tensor *a,
                            const relucl_tensor *b, float beta, const relucl_tensor *c);
+
+/* gemm_own.c: relucl's own kernels, used on CPU devices (RELUCL_GEMM=clblast or relucl in the
+ * environment overrides the choice); CLBlast elsewhere and for a^T b^T. */
+int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_transpose tb);
+/* c = alpha op(a) op(b) + beta c over `batch` matrices, a and b `a_batch` and `b_batch`
+ * elements apart (0 broadcasts), c's m * n apart; shapes already checked. */
+relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_transpose ta,
+                               relucl_transpose tb, float alpha, const relucl_tensor *a,
+                               const relucl_tensor *b, float beta, const relucl_tensor *c,
+                               size_t m, size_t n, size_t k, size_t batch, size_t a_batch,
+                               size_t b_batch);
 
 /* blas_status.c: a CLBlast status as RELUCL_ERROR_BLAS with CLBlast's name and code. */
 relucl_status relucl__blas_status(relucl_context *ctx, const char *fn, int code);

@@ -1,4 +1,4 @@
-/* Matrix multiply through CLBlast: shapes are checked here, before CLBlast sees anything. */
+/* Matrix multiply: shapes are checked here, then CLBlast or relucl's own kernels run it. */
 #include "blas/blas.h"
 
 #include <clblast_c.h>
@@ -97,6 +97,9 @@ relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl
         return status;
     if (s.k == 0)
         return scale_c(ctx, fn, c, beta);
+    if (relucl__gemm_own_wanted(ctx, ta, tb))
+        return relucl__gemm_own(ctx, fn, ta, tb, alpha, a, b, beta, c, s.m, s.n, s.k, s.batch,
+                                s.a_stride, s.b_stride);
     if ((status = relucl__tuning_apply(ctx, fn)) != RELUCL_OK) /* once per context (tune.c) */
         return status;
     size_t lda = a->dims[ndim - 1], ldb = b->dims[ndim - 1], ldc = c->dims[ndim - 1];

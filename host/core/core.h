@@ -41,6 +41,7 @@ struct relucl_context {
     cl_mem workspace; /* convolution scratch, grown on demand, reused (ops/conv_gemm.c) */
     size_t workspace_size, workspace_limit;
     int tuning_applied; /* blas/tuning.c: GEMM parameters given to CLBlast */
+    int gemm_own;       /* blas/gemm_own.c: 1 own kernels, -1 CLBlast, 0 not decided yet */
     unsigned tuning_builtin, tuning_user, tuning_rejected; /* sets applied / refused; tests */
     char tuning_note[512]; /* why a user tuning file was ignored, or "" */
     char device_name[256];

@@ -1,0 +1,133 @@
+/* relucl's own GEMM for CPU-like devices (PoCL): one work-item per block of C, the block held
+ * in vector registers while k runs, so each loaded value feeds many multiply-adds. CLBlast's
+ * kernels are built for GPUs' local memory and many small work-items; here a work-item is a
+ * core's stream of FMAs. Row-major throughout; matrix `batch` is at offset batch * stride.
+ *
+ * gemm_rows: op(b) is b itself (rows contiguous along n). A block is GEMM_MR rows by
+ *   GEMM_NR (two float16) columns: per k, two vector loads of b, GEMM_MR scalars of op(a)
+ *   (any layout: element (i, p) is at a[i * a_row + p * a_col]) and 2 GEMM_MR vector FMAs.
+ * gemm_dots: op(a) = a and op(b) = b^T, so both are contiguous along k: a GEMM_DR x GEMM_DR
+ *   block of dot products, 16 k at a time, each lane summed at the end.
+ * Blocks at the right and bottom edges take the plain loop. c = alpha acc + beta c; with
+ * beta 0, c is not read. */
+
+#define GEMM_MR 8
+#define GEMM_NR 32
+#define GEMM_DR 4
+
+static void store_row(global float *c, float16 lo, float16 hi, float alpha, float beta) {
+    lo *= alpha;
+    hi *= alpha;
+    if (beta != 0.0f) {
+        lo = fma((float16)(beta), vload16(0, c), lo);
+        hi = fma((float16)(beta), vload16(1, c), hi);
+    }
+    vstore16(lo, 0, c);
+    vstore16(hi, 1, c);
+}
+
+static void store_one(global float *c, float acc, float alpha, float beta) {
+    *c = beta != 0.0f ? fma(beta, *c, alpha * acc) : alpha * acc;
+}
+
+kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col, ulong a_batch,
+                      global const float *b, ulong bo, ulong ldb, ulong b_batch,
+                      global float *c, ulong co, ulong ldc, ulong m, ulong n, ulong k,
+                      float alpha, float beta) {
+    size_t j0 = get_global_id(0) * GEMM_NR, i0 = get_global_id(1) * GEMM_MR;
+    size_t batch = get_global_id(2);
+    if (i0 >= m || j0 >= n)
+        return;
+    a += ao + batch * a_batch + i0 * a_row;
+    b += bo + batch * b_batch + j0;
+    c += co + batch * m * n + i0 * ldc + j0;
+    if (i0 + GEMM_MR <= m && j0 + GEMM_NR <= n) {
+        float16 lo[GEMM_MR], hi[GEMM_MR];
+#pragma unroll
+        for (int r = 0; r < GEMM_MR; r++)
+            lo[r] = hi[r] = (float16)(0.0f);
+        for (size_t p = 0; p < k; p++) {
+            const global float *bp = b + p * ldb;
+            float16 b0 = vload16(0, bp), b1 = vload16(1, bp);
+            const global float *ap = a + p * a_col;
+#pragma unroll
+            for (int r = 0; r < GEMM_MR; r++) {
+                float16 av = (float16)(ap[r * a_row]);
+                lo[r] = fma(av, b0, lo[r]);
+                hi[r] = fma(av, b1, hi[r]);
+            }
+        }
+#pragma unroll
+        for (int r = 0; r < GEMM_MR; r++)
+            store_row(c + r * ldc, lo[r], hi[r], alpha, beta);
+        return;
+    }
+    size_t rows = min((size_t)GEMM_MR, m - i0), cols = min((size_t)GEMM_NR, n - j0);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < cols; j++) {
+            float acc = 0.0f;
+            for (size_t p = 0; p < k; p++)
+                acc = fma(a[r * a_row + p * a_col], b[p * ldb + j], acc);
+            store_one(c + r * ldc + j, acc, alpha, beta);
+        }
+}
+
+static float lanes_sum(float16 v) {
+    float8 s8 = v.lo + v.hi;
+    float4 s4 = s8.lo + s8.hi;
+    float2 s2 = s4.lo + s4.hi;
+    return s2.x + s2.y;
+}
+
+kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
+                      global const float *b, ulong bo, ulong ldb, ulong b_batch,
+                      global float *c, ulong co, ulong ldc, ulong m, ulong n, ulong k,
+                      float alpha, float beta) {
+    size_t j0 = get_global_id(0) * GEMM_DR, i0 = get_global_id(1) * GEMM_DR;
+    size_t batch = get_global_id(2);
+    if (i0 >= m || j0 >= n)
+        return;
+    a += ao + batch * a_batch + i0 * lda;
+    b += bo + batch * b_batch + j0 * ldb;
+    c += co + batch * m * n + i0 * ldc + j0;
+    size_t rows = min((size_t)GEMM_DR, m - i0), cols = min((size_t)GEMM_DR, n - j0);
+    if (rows == GEMM_DR && cols == GEMM_DR) {
+        float16 acc[GEMM_DR][GEMM_DR];
+#pragma unroll
+        for (int r = 0; r < GEMM_DR; r++)
+#pragma unroll
+            for (int j = 0; j < GEMM_DR; j++)
+                acc[r][j] = (float16)(0.0f);
+        size_t p = 0;
+        for (; p + 16 <= k; p += 16) {
+            float16 av[GEMM_DR], bv[GEMM_DR];
+#pragma unroll
+            for (int r = 0; r < GEMM_DR; r++) {
+                av[r] = vload16(0, a + r * lda + p);
+                bv[r] = vload16(0, b + r * ldb + p);
+            }
+#pragma unroll
+            for (int r = 0; r < GEMM_DR; r++)
+#pragma unroll
+                for (int j = 0; j < GEMM_DR; j++)
+                    acc[r][j] = fma(av[r], bv[j], acc[r][j]);
+        }
+#pragma unroll
+        for (int r = 0; r < GEMM_DR; r++)
+#pragma unroll
+            for (int j = 0; j < GEMM_DR; j++) {
+                float s = lanes_sum(acc[r][j]);
+                for (size_t q = p; q < k; q++)
+                    s = fma(a[r * lda + q], b[j * ldb + q], s);
+                store_one(c + r * ldc + j, s, alpha, beta);
+            }
+        return;
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < cols; j++) {
+            float acc = 0.0f;
+            for (size_t p = 0; p < k; p++)
+                acc = fma(a[r * lda + p], b[j * ldb + p], acc);
+            store_one(c + r * ldc + j, acc, alpha, beta);
+        }
+}
