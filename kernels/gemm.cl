@@ -30,6 +30,30 @@ static void store_one(global float *c, float acc, float alpha, float beta) {
     *c = beta != 0.0f ? fma(beta, *c, alpha * acc) : alpha * acc;
 }
 
+/* A rows x W block of C at column offset 0 of b and c (rows <= GEMM_MR), W-wide vectors:
+ * the column tails of gemm_rows, 16, 8 and 4 wide. */
+#define ROWS_CHUNK(W)                                                                             \
+    static void rows_chunk##W(const global float *a, ulong a_row, ulong a_col,                    \
+                              const global float *b, ulong ldb, global float *c, ulong ldc,      \
+                              ulong k, size_t rows, float alpha, float beta) {                   \
+        float##W acc[GEMM_MR];                                                                    \
+        _Pragma("unroll") for (int r = 0; r < GEMM_MR; r++) acc[r] = (float##W)(0.0f);           \
+        for (size_t p = 0; p < k; p++) {                                                          \
+            float##W bv = vload##W(0, b + p * ldb);                                               \
+            _Pragma("unroll") for (int r = 0; r < GEMM_MR; r++) if ((size_t)r < rows) acc[r] =    \
+                fma((float##W)(a[r * a_row + p * a_col]), bv, acc[r]);                            \
+        }                                                                                         \
+        _Pragma("unroll") for (int r = 0; r < GEMM_MR; r++) if ((size_t)r < rows) {               \
+            float##W v = acc[r] * alpha;                                                          \
+            if (beta != 0.0f)                                                                     \
+                v = fma((float##W)(beta), vload##W(0, c + r * ldc), v);                           \
+            vstore##W(v, 0, c + r * ldc);                                                         \
+        }                                                                                         \
+    }
+ROWS_CHUNK(16)
+ROWS_CHUNK(8)
+ROWS_CHUNK(4)
+
 kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col, ulong a_batch,
                       global const float *b, ulong bo, ulong ldb, ulong b_batch,
                       global float *c, ulong co, ulong ldc, ulong m, ulong n, ulong k,
@@ -41,7 +65,8 @@ kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col,
     a += ao + batch * a_batch + i0 * a_row;
     b += bo + batch * b_batch + j0;
     c += co + batch * m * n + i0 * ldc + j0;
-    if (i0 + GEMM_MR <= m && j0 + GEMM_NR <= n) {
+    size_t rows = min((size_t)GEMM_MR, m - i0), cols = min((size_t)GEMM_NR, n - j0);
+    if (rows == GEMM_MR && cols == GEMM_NR) {
         float16 lo[GEMM_MR], hi[GEMM_MR];
 #pragma unroll
         for (int r = 0; r < GEMM_MR; r++)
@@ -62,9 +87,20 @@ kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col,
             store_row(c + r * ldc, lo[r], hi[r], alpha, beta);
         return;
     }
-    size_t rows = min((size_t)GEMM_MR, m - i0), cols = min((size_t)GEMM_NR, n - j0);
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < cols; j++) {
+    /* An edge block: the widest vectors that fit, then single columns. */
+    size_t j = 0;
+    for (; j + 16 <= cols; j += 16)
+        rows_chunk16(a, a_row, a_col, b + j, ldb, c + j, ldc, k, rows, alpha, beta);
+    if (j + 8 <= cols) {
+        rows_chunk8(a, a_row, a_col, b + j, ldb, c + j, ldc, k, rows, alpha, beta);
+        j += 8;
+    }
+    if (j + 4 <= cols) {
+        rows_chunk4(a, a_row, a_col, b + j, ldb, c + j, ldc, k, rows, alpha, beta);
+        j += 4;
+    }
+    for (; j < cols; j++)
+        for (size_t r = 0; r < rows; r++) {
             float acc = 0.0f;
             for (size_t p = 0; p < k; p++)
                 acc = fma(a[r * a_row + p * a_col], b[p * ldb + j], acc);

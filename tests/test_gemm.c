@@ -33,8 +33,8 @@ static void check_case(relucl_transpose ta, relucl_transpose tb, size_t m, size_
     support_buffer_read(bc, 0, got, nc + 2 * off);
     support_gemm_reference(ta, tb, m, n, k, alpha, a, b, beta, c0, want, scale);
     char what[96];
-    snprintf(what, sizeof what, "gemm %c%c m%zu n%zu k%zu beta %g", ta ? 'T' : 'N',
-             tb ? 'T' : 'N', m, n, k, (double)beta);
+    snprintf(what, sizeof what, "gemm %c%c m%zu n%zu k%zu beta %g", ta ? 'T' : 'N', tb ? 'T' : 'N',
+             m, n, k, (double)beta);
     assert_true(support_is_poison(got, 0, off, "before c"));
     assert_true(support_close(got + off, want, nc, 1e-5 * sqrt((double)k + 1), 1e-30, scale, what));
     assert_true(support_is_poison(got, off + nc, nc + 2 * off, "after c"));
@@ -46,7 +46,12 @@ static void check_case(relucl_transpose ta, relucl_transpose tb, size_t m, size_
 
 static void test_gemm_matches_reference_for_every_transpose(void **state) {
     (void)state;
-    const size_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 13, 29}, {64, 10, 128}, {2, 97, 1}};
+    /* m, n, k. On CPU devices relucl's own kernels run: 8 x 32 blocks with 16, 8, 4 and
+     * 1-wide column tails and short last rows (37 x 61 has them all), 4 x 4 dot blocks with
+     * a k tail (12 x 20 x 37), whole blocks only (64 x 96 x 33). */
+    const size_t shapes[][3] = {{1, 1, 1},     {3, 5, 7},    {17, 13, 29}, {64, 10, 128},
+                                {2, 97, 1},    {37, 61, 45}, {12, 20, 37}, {64, 96, 33},
+                                {40, 64, 300}, {9, 131, 17}};
     for (int t = 0; t < 4; t++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
             check_case((relucl_transpose)(t & 1), (relucl_transpose)(t >> 1), shapes[s][0],
@@ -58,6 +63,8 @@ static void test_gemm_alpha_beta_and_offsets(void **state) {
     check_case(RELUCL_NO_TRANS, RELUCL_NO_TRANS, 33, 31, 37, -0.5f, 0.75f, 5);
     check_case(RELUCL_TRANS, RELUCL_NO_TRANS, 128, 256, 128, 2.0f, 1.0f, 0);
     check_case(RELUCL_NO_TRANS, RELUCL_TRANS, 7, 9, 11, 1.0f, -1.0f, 1);
+    check_case(RELUCL_NO_TRANS, RELUCL_NO_TRANS, 37, 61, 45, 0.5f, -2.0f, 3); /* every tail */
+    check_case(RELUCL_NO_TRANS, RELUCL_TRANS, 12, 20, 37, -1.0f, 0.25f, 2);
 }
 
 static void test_gemm_empty_dimensions(void **state) {
@@ -80,13 +87,13 @@ static void test_batched_gemm_with_broadcast(void **state) {
     size_t da[3] = {batch, m, k}, db[3] = {1, k, n}, dc[3] = {batch, m, n};
     relucl_tensor A = support_view(ba, 0, 3, da), B = support_view(bb, 0, 3, db),
                   C = support_view(bc, 0, 3, dc);
-    assert_int_equal(relucl_gemm_batched(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, &A, &B, 0.0f,
-                                         &C),
-                     RELUCL_OK);
+    assert_int_equal(
+        relucl_gemm_batched(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, &A, &B, 0.0f, &C),
+        RELUCL_OK);
     support_buffer_read(bc, 0, got, batch * m * n);
     for (size_t i = 0; i < batch; i++)
-        support_gemm_reference(RELUCL_NO_TRANS, RELUCL_NO_TRANS, m, n, k, 1.0, a + i * m * k, b, 0.0, NULL,
-                  want + i * m * n, scale + i * m * n);
+        support_gemm_reference(RELUCL_NO_TRANS, RELUCL_NO_TRANS, m, n, k, 1.0, a + i * m * k, b,
+                               0.0, NULL, want + i * m * n, scale + i * m * n);
     assert_true(support_close(got, want, batch * m * n, 1e-5 * sqrt(7.0), 1e-30, scale, "batched"));
     support_buffer_release(ba);
     support_buffer_release(bb);
