@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* n floats at `misalign` bytes past a 256-byte boundary, poisoned. */
+/* n floats at `misalign` bytes past a 256-byte boundary, poisoned. aligned_alloc wants the
+ * size to be a multiple of the alignment. */
 static float *host_alloc(size_t n, size_t misalign, void **raw) {
-    *raw = aligned_alloc(256, 256 + (n + 1) * sizeof(float));
+    size_t bytes = 256 + (n + 1) * sizeof(float);
+    *raw = aligned_alloc(256, (bytes + 255) / 256 * 256);
     assert_non_null(*raw);
     float *p = (float *)((char *)*raw + misalign);
     support_poison_fill(p, n);
