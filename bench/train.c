@@ -30,9 +30,14 @@ typedef struct train_work {
     relucl_tensor data, data_labels, idx; /* the epoch's samples and shuffled order */
 } train_work;
 
+#define PROFILE_STEPS 8
+#define PROFILE_MAX 80
+
 typedef struct train_result {
     const char *spec;
     bench_timing step;
+    relucl_profile_entry profile[PROFILE_MAX]; /* PROFILE_STEPS steps, the longest first */
+    size_t profile_count;
     bench_timing diagnostics; /* relucl-train --diagnostics' device work per step */
     double epoch_device_s, epoch_wall_s; /* 0: not run */
 } train_result;
@@ -127,11 +132,27 @@ static int time_diagnostics(train_work *w, bench_env *env, train_result *r)
     return rc;
 }
 
-/* One step's time (best of 3 calibrated batches) for spec. */
+/* Where a step's device time goes: PROFILE_STEPS steps under relucl's per-kernel profile. */
+static int profile_steps(train_work *w, train_result *r)
+{
+    int rc = bench_check(w->ctx, relucl_context_finish(w->ctx), "relucl_context_finish") ||
+             bench_check(w->ctx, relucl_context_profile_start(w->ctx),
+                         "relucl_context_profile_start");
+    for (int i = 0; !rc && i < PROFILE_STEPS; i++)
+        rc = enqueue_step(w);
+    size_t count = 0;
+    rc = bench_check(w->ctx, relucl_context_profile_stop(w->ctx, r->profile, PROFILE_MAX, &count),
+                     "relucl_context_profile_stop") ||
+         rc;
+    r->profile_count = count < PROFILE_MAX ? count : PROFILE_MAX;
+    return rc;
+}
+
+/* One step's time (best of 3 calibrated batches) for spec, and its profile. */
 static int time_step(train_work *w, bench_env *env, train_result *r)
 {
     int rc = make_net(w, r->spec) || bench_measure(&env->timer, enqueue_step, w, &r->step) ||
-             time_diagnostics(w, env, r);
+             profile_steps(w, r) || time_diagnostics(w, env, r);
     double loss = 0.0, acc = 0.0;
     if (!rc)
         rc = bench_check(w->ctx, relucl_net_take_metrics(w->net, &loss, &acc),
@@ -216,6 +237,18 @@ static void print_result(const train_result *r)
            r->spec, s * 1e3, 1.0 / s, BATCH / s, STEPS_PER_EPOCH, s * STEPS_PER_EPOCH);
     printf("%-5s diagnostics per step %9.3f ms  = %.2f%% of a step\n", r->spec,
            r->diagnostics.per_call_s * 1e3, 100.0 * r->diagnostics.per_call_s / s);
+    double kernels = 0.0;
+    for (size_t i = 0; i < r->profile_count; i++)
+        kernels += r->profile[i].seconds / PROFILE_STEPS;
+    printf("%-5s profile of %d steps: kernels %.3f ms per step (%.0f%% of the step; the rest is "
+           "launch gaps and copies)\n",
+           r->spec, PROFILE_STEPS, kernels * 1e3, 100.0 * kernels / s);
+    for (size_t i = 0; i < r->profile_count; i++) {
+        const relucl_profile_entry *e = &r->profile[i];
+        printf("%-5s   %-32s %6.1f calls/step %9.3f ms/step %5.1f%%\n", r->spec, e->name,
+               (double)e->calls / PROFILE_STEPS, e->seconds / PROFILE_STEPS * 1e3,
+               100.0 * e->seconds / PROFILE_STEPS / s);
+    }
     if (r->epoch_device_s > 0.0)
         printf("%-5s real epoch (%d samples, gather + step): %.3f s device (markers), %.3f s "
                "wall; %.1f steps/s, %.0f samples/s\n",
@@ -243,10 +276,18 @@ static int write_json(FILE *f, const void *arg)
         fprintf(f,
                 ", \"step_ms\": %.4f, \"step_reps\": %u, \"samples_per_s\": %.1f, "
                 "\"projected_epoch_s\": %.4f, \"epoch_device_s\": %.4f, \"epoch_wall_s\": "
-                "%.4f, \"diagnostics_ms_per_step\": %.4f}%s\n",
+                "%.4f, \"diagnostics_ms_per_step\": %.4f, \"profile\": [",
                 r->step.per_call_s * 1e3, r->step.reps, BATCH / r->step.per_call_s,
                 r->step.per_call_s * STEPS_PER_EPOCH, r->epoch_device_s, r->epoch_wall_s,
-                r->diagnostics.per_call_s * 1e3, i + 1 == j->n ? "" : ",");
+                r->diagnostics.per_call_s * 1e3);
+        for (size_t k = 0; k < r->profile_count; k++) {
+            fputs(k ? ", {\"kernel\": " : "{\"kernel\": ", f);
+            bench_json_string(f, r->profile[k].name);
+            fprintf(f, ", \"calls_per_step\": %.2f, \"ms_per_step\": %.4f}",
+                    (double)r->profile[k].calls / PROFILE_STEPS,
+                    r->profile[k].seconds / PROFILE_STEPS * 1e3);
+        }
+        fprintf(f, "]}%s\n", i + 1 == j->n ? "" : ",");
     }
     fputs("  ]\n}\n", f);
     return 0;

@@ -122,6 +122,32 @@ RELUCL_API relucl_status relucl_context_wait_events(relucl_context *ctx, cl_uint
  * a clFinish. Enqueues one marker and does not block. */
 RELUCL_API relucl_status relucl_context_record_event(relucl_context *ctx, cl_event *event);
 
+/* ---- Profiling: where the device time goes -------------------------------------------- */
+
+/* One kernel's share of a profile. name is the kernel's name ("gemm_rows", "relu_forward",
+ * "CLBlastSgemm", ...), static storage owned by relucl. seconds sums each command's device
+ * time: from CL_PROFILING_COMMAND_START, or the END of the command before it on the in-order
+ * queue when that is later (some drivers stamp START at submission), to END. Gaps between
+ * commands are not in it. */
+typedef struct relucl_profile_entry {
+    const char *name;
+    unsigned long long calls;
+    double seconds;
+} relucl_profile_entry;
+
+/* From now on every kernel relucl enqueues on ctx is timed on the device. Needs a queue with
+ * CL_QUEUE_PROFILING_ENABLE (relucl_context_create's queue has it; for a caller's queue
+ * without it: RELUCL_ERROR_UNSUPPORTED). A profile already running: INVALID_ARGUMENT.
+ * Costs an event per command, nothing else: work stays asynchronous. */
+RELUCL_API relucl_status relucl_context_profile_start(relucl_context *ctx);
+/* Waits for the profiled work, ends the profile and writes its totals per kernel name, the
+ * longest first: min(capacity, *count) entries, with *count the number of names (relucl has
+ * fewer than 64). Buffer copies and fills are not kernels and are not in it. No profile
+ * running: INVALID_ARGUMENT. */
+RELUCL_API relucl_status relucl_context_profile_stop(relucl_context *ctx,
+                                                     relucl_profile_entry *entries,
+                                                     size_t capacity, size_t *count);
+
 /* Releases everything the context created or retained. Waits for queued work first.
  * NULL is allowed and does nothing. Tensors made by relucl_tensor_create outlive it only as
  * cl_mem handles the caller must still release. */

@@ -82,6 +82,8 @@ CALL(tensor_create, relucl_tensor_create(ctx, 1, (const size_t[]){4}, NULL))
 CALL(context_finish, relucl_context_finish(ctx))
 CALL(wait_events, relucl_context_wait_events(ctx, 2, NULL))
 CALL(record_event, relucl_context_record_event(ctx, NULL))
+CALL(profile_start, relucl_context_profile_start(ctx))
+CALL(profile_stop, relucl_context_profile_stop(ctx, NULL, 0, NULL))
 CALL(wrap_host, relucl_tensor_wrap_host(ctx, NULL, 1, (const size_t[]){4}, &(relucl_tensor){0}))
 CALL(map_host, relucl_tensor_map_host(ctx, &f.y, NULL))
 CALL(unmap_host, relucl_tensor_unmap_host(ctx, &f.y, NULL))
@@ -149,6 +151,8 @@ static const misuse table[] = {
     {"context_finish", context_finish, 1, RELUCL_ERROR_INVALID_ARGUMENT, NULL},
     ROWS(wait_events, RELUCL_ERROR_INVALID_ARGUMENT, "events"),
     ROWS(record_event, RELUCL_ERROR_INVALID_ARGUMENT, "event"),
+    {"profile_start", profile_start, 1, RELUCL_ERROR_INVALID_ARGUMENT, NULL},
+    ROWS(profile_stop, RELUCL_ERROR_INVALID_ARGUMENT, "count"),
     ROWS(wrap_host, RELUCL_ERROR_INVALID_ARGUMENT, "data"),
     ROWS(map_host, RELUCL_ERROR_INVALID_ARGUMENT, "host"),
     ROWS(unmap_host, RELUCL_ERROR_INVALID_ARGUMENT, "host"),

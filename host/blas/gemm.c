@@ -104,17 +104,21 @@ relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl
         return status;
     size_t lda = a->dims[ndim - 1], ldb = b->dims[ndim - 1], ldc = c->dims[ndim - 1];
     CLBlastStatusCode code;
+    cl_event *event =
+        relucl__profile_event(ctx, ndim == 2 ? "CLBlastSgemm" : "CLBlastSgemmStridedBatched");
     relucl__clblast_lock(0);
     if (ndim == 2)
         code = CLBlastSgemm(CLBlastLayoutRowMajor, to_clblast(ta), to_clblast(tb), s.m, s.n, s.k,
                             alpha, a->buffer, a->offset, lda, b->buffer, b->offset, ldb, beta,
-                            c->buffer, c->offset, ldc, &ctx->queue, NULL);
+                            c->buffer, c->offset, ldc, &ctx->queue, event);
     else
         code = CLBlastSgemmStridedBatched(
             CLBlastLayoutRowMajor, to_clblast(ta), to_clblast(tb), s.m, s.n, s.k, alpha, a->buffer,
             a->offset, lda, s.a_stride, b->buffer, b->offset, ldb, s.b_stride, beta, c->buffer,
-            c->offset, ldc, s.m * s.n, s.batch, &ctx->queue, NULL);
+            c->offset, ldc, s.m * s.n, s.batch, &ctx->queue, event);
     relucl__clblast_unlock();
+    if (code == CLBlastSuccess)
+        relucl__profile_enqueued(ctx, event);
     return relucl__blas_status(ctx, fn, code);
 }
 

@@ -196,7 +196,8 @@ static relucl_status create_locked(const char *spec, relucl_context **out, char 
     cl_int err = CL_SUCCESS;
     ctx->cl = clCreateContext(props, 1, &chosen.device, NULL, NULL, &err);
     if (err == CL_SUCCESS)
-        ctx->queue = clCreateCommandQueue(ctx->cl, chosen.device, 0, &err);
+        ctx->queue = /* profiling on: relucl_context_profile_start needs it; PoCL's cost is nil */
+            clCreateCommandQueue(ctx->cl, chosen.device, CL_QUEUE_PROFILING_ENABLE, &err);
     if (err != CL_SUCCESS) {
         status =
             relucl__fail_cl(ctx, fn, ctx->cl ? "clCreateCommandQueue" : "clCreateContext", err);
@@ -283,6 +284,7 @@ void relucl_context_destroy(relucl_context *ctx) {
         return;
     if (ctx->queue)
         clFinish(ctx->queue);
+    relucl__profile_release(ctx);
     relucl__program_release_all(ctx);
     if (ctx->workspace)
         clReleaseMemObject(ctx->workspace);

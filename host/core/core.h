@@ -16,6 +16,8 @@
 /* Kernel arguments pass size_t values (offsets, counts) where the kernels take ulong. */
 _Static_assert(sizeof(size_t) == sizeof(cl_ulong), "relucl needs a 64-bit size_t");
 
+typedef struct relucl__profile relucl__profile; /* profile.c */
+
 typedef struct relucl__kernel_slot {
     const char *name; /* a string literal from the calling module */
     cl_kernel kernel;
@@ -43,6 +45,7 @@ struct relucl_context {
     int tuning_applied; /* blas/tuning.c: GEMM parameters given to CLBlast */
     int gemm_own;       /* blas/gemm_own.c: 1 own kernels, -1 CLBlast, 0 not decided yet */
     unsigned tuning_builtin, tuning_user, tuning_rejected; /* sets applied / refused; tests */
+    relucl__profile *profile; /* profile.c: per-kernel times being gathered, or NULL */
     char tuning_note[512]; /* why a user tuning file was ignored, or "" */
     char device_name[256];
     char error[RELUCL_ERROR_SIZE];
@@ -176,5 +179,14 @@ relucl_status relucl__launch(relucl_context *ctx, const char *fn, relucl__progra
 /* A float buffer of count elements (at least one: OpenCL has no empty buffers). */
 relucl_status relucl__buffer_create(relucl_context *ctx, const char *fn, const char *what,
                                     size_t count, cl_mem *out);
+
+/* ---- profile.c: per-kernel device times --------------------------------------------- */
+/* Where the next command's event goes when a profile is running (NULL otherwise): pass it as
+ * the enqueue's event, then call relucl__profile_enqueued with it once the enqueue worked.
+ * name is the kernel's, and must outlive the profile (a string literal). */
+cl_event *relucl__profile_event(relucl_context *ctx, const char *name);
+void relucl__profile_enqueued(relucl_context *ctx, cl_event *slot);
+/* Drops a running profile (relucl_context_destroy). */
+void relucl__profile_release(relucl_context *ctx);
 
 #endif /* RELUCL_CORE_H */

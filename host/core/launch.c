@@ -61,9 +61,13 @@ relucl_status relucl__launch(relucl_context *ctx, const char *fn, relucl__progra
         if (err != CL_SUCCESS)
             return relucl__fail_cl(ctx, fn, "clSetKernelArg", err);
     }
+    cl_event *event = relucl__profile_event(ctx, name);
     cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, range.dims, NULL, global, range.local,
-                                        0, NULL, NULL);
-    return err == CL_SUCCESS ? RELUCL_OK : relucl__fail_cl(ctx, fn, "clEnqueueNDRangeKernel", err);
+                                        0, NULL, event);
+    if (err != CL_SUCCESS)
+        return relucl__fail_cl(ctx, fn, "clEnqueueNDRangeKernel", err);
+    relucl__profile_enqueued(ctx, event);
+    return RELUCL_OK;
 }
 
 /* Ordering against other queues. Every command relucl enqueues (kernels here, CLBlast's GEMMs,
