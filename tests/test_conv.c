@@ -506,10 +506,10 @@ static size_t scratch_bytes(const problem *pr) {
 }
 
 /* A limit that holds one image's scratch but not two splits every batch into single images:
- * the same bits as the whole batch at once, and the workspace never passes the limit. dw and
- * db are chunk-independent by construction; y and dx are as long as CLBlast runs the same
- * kernel for a one-image GEMM as for the whole batch's, which holds for these tiny shapes
- * (both far below its direct/indirect threshold, 72^3 in relucl's PoCL set). */
+ * the same bits as the whole batch at once for y, dx and db, dw within tolerance (it sums
+ * over the images chunk by chunk), and the workspace never passes the limit. db is
+ * chunk-independent by construction; y and dx are as long as the GEMM runs the same kernel
+ * for a one-image GEMM as for the whole batch's, which holds for these tiny shapes. */
 static void test_conv_chunks_under_workspace_limit(void **state) {
     (void)state;
     relucl_context *ctx = support_ctx();
@@ -524,7 +524,13 @@ static void test_conv_chunks_under_workspace_limit(void **state) {
         assert_true(ctx->workspace_size <= limit);
         assert_true(ctx->workspace_size >= scratch_bytes(&pr));
         assert_int_equal(relucl_context_set_workspace_limit(ctx, 0), RELUCL_OK);
-        expect_same_results(&pr, &whole, &chunked, "chunked");
+        /* y and dx are one dot product per output whatever the chunks; dw sums over the
+         * images by chunk, so there only the float64 tolerance holds. */
+        const dims *d = &pr.d;
+        assert_true(support_equal_bits(whole.y, chunked.y, d->ny, "chunked"));
+        assert_true(support_equal_bits(whole.dx, chunked.dx, d->nx, "chunked"));
+        assert_true(support_equal_bits(whole.db, chunked.db, d->k, "chunked"));
+        assert_true(support_close(chunked.dw, pr.dw, d->nw, REL, FLOOR, pr.dw_mag, "chunked"));
         free_results(&whole);
         free_results(&chunked);
         free_problem(&pr);

@@ -3,6 +3,7 @@
  * (adaptive_avg_pool2d to 1x1), forward and backward. */
 #include "ops/ops.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Every integer up to 2^24 is an exact float, so argmax positions stay exact below it. */
@@ -11,8 +12,11 @@
 /* The kernels' view of one pooling: index 0 (.s[0]) is height, 1 is width. */
 typedef struct pool_shape {
     size_t n, c;
-    cl_ulong2 in, out, ksize, stride, pad;
+    cl_uint2 in, out, ksize, stride, pad; /* the kernels' window arithmetic is 32-bit */
 } pool_shape;
+
+/* Padded heights and widths stay below 2^31, so the kernels' uint sums cannot wrap. */
+#define PADDED_LIMIT ((size_t)INT32_MAX)
 
 static relucl_status check_pool(relucl_context *ctx, const char *fn, const relucl_pool2d *pool) {
     if (!pool)
@@ -54,11 +58,17 @@ static relucl_status pool_geometry(relucl_context *ctx, const char *fn, const ch
                                 "%s: padded %s %zu (%zu + 2 * %zu) is smaller than the kernel "
                                 "(%zu)",
                                 name, axis[d], size + 2 * pad, size, pad, k);
-        shape->in.s[d] = size;
-        shape->out.s[d] = (size + 2 * pad - k) / pool->stride[d] + 1;
-        shape->ksize.s[d] = k;
-        shape->stride.s[d] = pool->stride[d];
-        shape->pad.s[d] = pad;
+        if (size + 2 * pad > PADDED_LIMIT)
+            return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,
+                                "%s: padded %s %zu is over 2^31 - 1", name, axis[d],
+                                size + 2 * pad);
+        size_t stride = pool->stride[d];
+        shape->in.s[d] = (cl_uint)size;
+        shape->out.s[d] = (cl_uint)((size + 2 * pad - k) / stride + 1);
+        shape->ksize.s[d] = (cl_uint)k;
+        /* A stride past the padded size gives one window, as the padded size itself does. */
+        shape->stride.s[d] = (cl_uint)(stride < size + 2 * pad ? stride : size + 2 * pad);
+        shape->pad.s[d] = (cl_uint)pad;
     }
     if (pool->kind == RELUCL_POOL_MAX && dims[2] > ARGMAX_PLANE_LIMIT / dims[3])
         return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn,
@@ -132,14 +142,25 @@ relucl_status relucl_pool2d_output_dims(relucl_context *ctx, const relucl_pool2d
     return RELUCL_OK;
 }
 
-/* One pooling kernel over n work-items: three tensors in the kernel's order, argmax among them
+/* Windows that tile the plane (stride == ksize, no padding) take the _tiled max kernels. */
+static int tiles(const pool_shape *s) {
+    return s->stride.s[0] == s->ksize.s[0] && s->stride.s[1] == s->ksize.s[1] &&
+           s->pad.s[0] == 0 && s->pad.s[1] == 0;
+}
+
+/* One pooling kernel over a (column, row, plane) range of the given plane size (the output's
+ * forward, the input's backward): three tensors in the kernel's order, argmax among them
  * (NULL for average pooling, which ignores it: `first` stands in), then the shape. */
 static relucl_status run_pool(relucl_context *ctx, const char *fn, const char *kernel,
                               const relucl_tensor *first, const relucl_tensor *second,
-                              const relucl_tensor *third, size_t n, const pool_shape *s) {
-    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_POOL, kernel, relucl__range_1d(ctx, n, 0),
-                          RELUCL__TENSOR(first), RELUCL__TENSOR_OR(second, first->buffer),
-                          RELUCL__TENSOR_OR(third, first->buffer), RELUCL__ULONG(n),
+                              const relucl_tensor *third, cl_uint2 plane, const pool_shape *s) {
+    size_t planes = s->n * s->c, global[3] = {plane.s[1], plane.s[0], planes};
+    if (planes == 0)
+        return RELUCL_OK;
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_POOL, kernel,
+                          relucl__range_shaped(ctx, 3, global), RELUCL__TENSOR(first),
+                          RELUCL__TENSOR_OR(second, first->buffer),
+                          RELUCL__TENSOR_OR(third, first->buffer), RELUCL__ULONG(planes),
                           RELUCL__ARG(s->in), RELUCL__ARG(s->out), RELUCL__ARG(s->ksize),
                           RELUCL__ARG(s->stride), RELUCL__ARG(s->pad));
 }
@@ -160,9 +181,10 @@ relucl_status relucl_pool2d_forward(relucl_context *ctx, const relucl_pool2d *po
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "y", y, "x", x, 0));
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "argmax", argmax, "x", x, 0));
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "argmax", argmax, "y", y, 0));
-    int max = pool->kind == RELUCL_POOL_MAX;
-    return run_pool(ctx, fn, max ? "pool_max_forward" : "pool_avg_forward", x, y, argmax, ny,
-                    &shape);
+    if (pool->kind == RELUCL_POOL_AVG)
+        return run_pool(ctx, fn, "pool_avg_forward", x, y, argmax, shape.out, &shape);
+    return run_pool(ctx, fn, tiles(&shape) ? "pool_max_forward_tiled" : "pool_max_forward", x, y,
+                    argmax, shape.out, &shape);
 }
 
 relucl_status relucl_pool2d_backward(relucl_context *ctx, const relucl_pool2d *pool,
@@ -180,9 +202,13 @@ relucl_status relucl_pool2d_backward(relucl_context *ctx, const relucl_pool2d *p
     RELUCL__TRY(check_argmax(ctx, fn, pool, argmax, y_dims));
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "dx", dx, "dy", dy, 0));
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "dx", dx, "argmax", argmax, 0));
-    int max = pool->kind == RELUCL_POOL_MAX;
-    return run_pool(ctx, fn, max ? "pool_max_backward" : "pool_avg_backward", dy, argmax, dx, ndx,
-                    &shape);
+    if (pool->kind == RELUCL_POOL_AVG)
+        return run_pool(ctx, fn, "pool_avg_backward", dy, argmax, dx, shape.in, &shape);
+    if (!tiles(&shape))
+        return run_pool(ctx, fn, "pool_max_backward", dy, argmax, dx, shape.in, &shape);
+    cl_uint2 tile_count = {{(shape.in.s[0] + shape.ksize.s[0] - 1) / shape.ksize.s[0],
+                            (shape.in.s[1] + shape.ksize.s[1] - 1) / shape.ksize.s[1]}};
+    return run_pool(ctx, fn, "pool_max_backward_tiled", dy, argmax, dx, tile_count, &shape);
 }
 
 /* x (N, C, H, W) with H * W > 0 and its (N, C). */
