@@ -499,10 +499,11 @@ typedef struct relucl_conv2d {
 } relucl_conv2d;
 
 typedef enum relucl_conv_algo {
-    RELUCL_CONV_AUTO,  /* GEMM when K/groups >= 16, (C/groups) R S >= 16 and one image's
-                          scratch fits the workspace limit; otherwise NAIVE */
+    RELUCL_CONV_AUTO,  /* GEMM when K/groups >= 16, (C/groups) R S >= 16 (dropped on devices
+                          where relucl's own GEMM runs: CPUs) and one image's scratch fits
+                          the workspace limit; otherwise NAIVE */
     RELUCL_CONV_NAIVE, /* direct: one work-item per output element; the reference */
-    RELUCL_CONV_GEMM   /* im2col / col2im into the context's workspace, then CLBlast */
+    RELUCL_CONV_GEMM   /* im2col / col2im into the context's workspace, then a GEMM */
 } relucl_conv_algo;
 
 /* y_dims (N, K, P, Q) for x_dims (N, C, H, W) and w_dims (K, C / groups, R, S):

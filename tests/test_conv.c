@@ -3,6 +3,7 @@
  * limit, the float64 gradients against finite differences, and every rejected argument. */
 #include "support.h"
 
+#include "blas/blas.h" /* relucl__gemm_own_wanted: which GEMM AUTO counts on */
 #include "core/core.h" /* ctx->workspace, to see it allocated, reused and grown */
 
 #include <math.h>
@@ -32,6 +33,7 @@ static const geo_case grid[] = {
     {1, 4, 13, 11, 8, 3, 3, CONV(2, 2, 1, 1, 1, 1, 4)},  /* depthwise, 2 filters each */
     {3, 3, 13, 11, 4, 3, 5, CONV(2, 1, 0, 2, 2, 1, 1)},  /* every parameter per axis */
     {1, 8, 7, 9, 32, 3, 3, CONV(1, 1, 1, 0, 1, 2, 2)},   /* AUTO's GEMM: K/g 16, (C/g) R S 36 */
+    {2, 1, 9, 7, 16, 3, 3, CONV(1, 1, 1, 1, 1, 1, 1)},   /* a first layer: C R S 9, 16 filters */
 };
 enum { GRID = sizeof grid / sizeof *grid };
 
@@ -471,7 +473,11 @@ static void test_conv_is_deterministic_and_auto_follows_its_rule(void **state) {
     } cases[] = {{11, RELUCL_CONV_GEMM},  /* 16 filters per group, (8/2) * 9 = 36 */
                  {3, RELUCL_CONV_NAIVE},  /* 3 * 9 = 27, but 5 filters */
                  {8, RELUCL_CONV_NAIVE},  /* depthwise */
-                 {2, RELUCL_CONV_NAIVE}}; /* 1x1: 4 * 1 = 4 */
+                 {2, RELUCL_CONV_NAIVE},  /* 1x1: 4 * 1 = 4 */
+                 /* 16 filters but C R S 9: GEMM where relucl's own GEMM runs, else direct */
+                 {12, relucl__gemm_own_wanted(support_ctx(), RELUCL_NO_TRANS, RELUCL_NO_TRANS)
+                          ? RELUCL_CONV_GEMM
+                          : RELUCL_CONV_NAIVE}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         problem pr = make_problem(&grid[cases[i].index], 700 + i);
         results once = run(&pr, cases[i].expect, identity, 1);
