@@ -29,7 +29,11 @@ typedef struct gemm_shape {
 
 /* The MLP 784-256-128-10 at batch 128: x (128, in), W (in, out), z = x W (row-major).
  * dW = x^T dz reads x transposed; dx = dz W^T reads W transposed. fc1's dx is never computed
- * in training (its input is the data) but is listed for completeness. */
+ * in training (its input is the data) but is listed for completeness.
+ * The CNN preset's convolution GEMMs at batch 128 (host/ops/conv_gemm.c): conv1 (1 -> 32
+ * channels, 28x28, 3x3) in one chunk of 128 images, N = 128 * 784; conv2 (32 -> 64, 14x14)
+ * in chunks of 121 images under the 32 MiB chunk target, N = 121 * 196; the filter gradient
+ * sums along the chunk's positions (NT), the data gradient reads the filters transposed. */
 /* clang-format off */
 static const gemm_shape shapes[] = {
     {"square 128", 128, 128, 128, 0, 0},
@@ -47,6 +51,11 @@ static const gemm_shape shapes[] = {
     {"fc1 dx=dz W^T", 128, 784, 256, 0, 1},
     {"fc2 dx=dz W^T", 128, 256, 128, 0, 1},
     {"fc3 dx=dz W^T", 128, 128, 10, 0, 1},
+    {"conv1 fwd", 32, 100352, 9, 0, 0},
+    {"conv1 dW", 32, 9, 100352, 0, 1},
+    {"conv2 fwd", 64, 23716, 288, 0, 0},
+    {"conv2 dx", 288, 23716, 64, 1, 0},
+    {"conv2 dW", 64, 288, 23716, 0, 1},
 };
 /* clang-format on */
 #define NSHAPES (sizeof shapes / sizeof shapes[0])

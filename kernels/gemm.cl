@@ -57,8 +57,9 @@ ROWS_CHUNK(4)
 kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col, ulong a_batch,
                       global const float *b, ulong bo, ulong ldb, ulong b_batch,
                       global float *c, ulong co, ulong ldc, ulong m, ulong n, ulong k,
-                      float alpha, float beta) {
-    size_t j0 = get_global_id(0) * GEMM_NR, i0 = get_global_id(1) * GEMM_MR;
+                      float alpha, float beta, uint rows_first) {
+    size_t g0 = get_global_id(0), g1 = get_global_id(1);
+    size_t j0 = (rows_first ? g1 : g0) * GEMM_NR, i0 = (rows_first ? g0 : g1) * GEMM_MR;
     size_t batch = get_global_id(2);
     if (i0 >= m || j0 >= n)
         return;
@@ -118,8 +119,9 @@ static float lanes_sum(float16 v) {
 kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
                       global const float *b, ulong bo, ulong ldb, ulong b_batch,
                       global float *c, ulong co, ulong ldc, ulong m, ulong n, ulong k,
-                      float alpha, float beta) {
-    size_t j0 = get_global_id(0) * GEMM_DR, i0 = get_global_id(1) * GEMM_DR;
+                      float alpha, float beta, uint rows_first) {
+    size_t g0 = get_global_id(0), g1 = get_global_id(1);
+    size_t j0 = (rows_first ? g1 : g0) * GEMM_DR, i0 = (rows_first ? g0 : g1) * GEMM_DR;
     size_t batch = get_global_id(2);
     if (i0 >= m || j0 >= n)
         return;
