@@ -184,6 +184,20 @@ kernel void conv_col2im(global const float *col, ulong co, ulong row_step, ulong
         return;
     global const float *colc = col + co + n * (long)image_step + c * GR * GS * (long)row_step;
     float sum = 0.0f;
+    if (SH == 1 && SW == 1) {
+        /* Stride 1, the common case: source_index without its division and remainder, the
+         * same taps in the same order. PoCL then runs a row of work-items as SIMD lanes. */
+        for (long r = 0; r < GR; r++) {
+            long p = h + PH - r * DH;
+            for (long s = 0; s < GS; s++) {
+                long q = wx + PW - s * DW;
+                if (p >= 0 && p < GP && q >= 0 && q < GQ)
+                    sum += colc[(r * GS + s) * (long)row_step + p * GQ + q];
+            }
+        }
+        dx[dxo + (nc * GH + h) * GW + wx] = sum;
+        return;
+    }
     for (long r = 0; r < GR; r++) {
         long p = source_index(h, PH, r, DH, SH, GP);
         if (p < 0)
