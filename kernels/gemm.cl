@@ -116,10 +116,18 @@ static float lanes_sum(float16 v) {
     return s2.x + s2.y;
 }
 
+/* c = alpha a b^T + beta c with both read along k: a (m, k) rows lda apart, b (n, k) rows ldb
+ * apart. k runs in `segments` pieces: piece s of a row is at a + s * a_seg, of b at
+ * b + s * b_seg, each k long (one piece for a plain GEMM). A convolution's filter gradient
+ * sums over a chunk's images this way, reading dy where it is. Each work-item owns a 4x4
+ * block of c and keeps 16 float16 partial sums; a piece's last k % 16 products go into their
+ * low lanes, 4 at a time and then singly (scalar tails after each piece cost as much as the
+ * vector part for conv2's pieces of 196), and the lanes are summed at the end. */
 kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
                       global const float *b, ulong bo, ulong ldb, ulong b_batch,
                       global float *c, ulong co, ulong ldc, ulong m, ulong n, ulong k,
-                      float alpha, float beta, uint rows_first) {
+                      float alpha, float beta, uint rows_first, ulong segments, ulong a_seg,
+                      ulong b_seg) {
     size_t g0 = get_global_id(0), g1 = get_global_id(1);
     size_t j0 = (rows_first ? g1 : g0) * GEMM_DR, i0 = (rows_first ? g0 : g1) * GEMM_DR;
     size_t batch = get_global_id(2);
@@ -129,6 +137,7 @@ kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
     b += bo + batch * b_batch + j0 * ldb;
     c += co + batch * m * n + i0 * ldc + j0;
     size_t rows = min((size_t)GEMM_DR, m - i0), cols = min((size_t)GEMM_DR, n - j0);
+    size_t full = k / 16 * 16; /* each piece's products in whole vectors */
     if (rows == GEMM_DR && cols == GEMM_DR) {
         float16 acc[GEMM_DR][GEMM_DR];
 #pragma unroll
@@ -136,36 +145,62 @@ kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
 #pragma unroll
             for (int j = 0; j < GEMM_DR; j++)
                 acc[r][j] = (float16)(0.0f);
-        size_t p = 0;
-        for (; p + 16 <= k; p += 16) {
-            float16 av[GEMM_DR], bv[GEMM_DR];
+        for (size_t s = 0; s < segments; s++) {
+            global const float *as = a + s * a_seg, *bs = b + s * b_seg;
+            for (size_t p = 0; p < full; p += 16) {
+                float16 av[GEMM_DR], bv[GEMM_DR];
 #pragma unroll
-            for (int r = 0; r < GEMM_DR; r++) {
-                av[r] = vload16(0, a + r * lda + p);
-                bv[r] = vload16(0, b + r * ldb + p);
+                for (int r = 0; r < GEMM_DR; r++) {
+                    av[r] = vload16(0, as + r * lda + p);
+                    bv[r] = vload16(0, bs + r * ldb + p);
+                }
+#pragma unroll
+                for (int r = 0; r < GEMM_DR; r++)
+#pragma unroll
+                    for (int j = 0; j < GEMM_DR; j++)
+                        acc[r][j] = fma(av[r], bv[j], acc[r][j]);
             }
+            /* The piece's tail into the low lanes: 4 at a time, then one. */
+            size_t q = full;
+            for (; q + 4 <= k; q += 4) {
+                float4 av[GEMM_DR], bv[GEMM_DR];
 #pragma unroll
-            for (int r = 0; r < GEMM_DR; r++)
+                for (int r = 0; r < GEMM_DR; r++) {
+                    av[r] = vload4(0, as + r * lda + q);
+                    bv[r] = vload4(0, bs + r * ldb + q);
+                }
 #pragma unroll
-                for (int j = 0; j < GEMM_DR; j++)
-                    acc[r][j] = fma(av[r], bv[j], acc[r][j]);
+                for (int r = 0; r < GEMM_DR; r++)
+#pragma unroll
+                    for (int j = 0; j < GEMM_DR; j++)
+                        acc[r][j].s0123 = fma(av[r], bv[j], acc[r][j].s0123);
+            }
+            for (; q < k; q++)
+#pragma unroll
+                for (int r = 0; r < GEMM_DR; r++)
+#pragma unroll
+                    for (int j = 0; j < GEMM_DR; j++)
+                        acc[r][j].s0 = fma(as[r * lda + q], bs[j * ldb + q], acc[r][j].s0);
         }
 #pragma unroll
         for (int r = 0; r < GEMM_DR; r++)
 #pragma unroll
-            for (int j = 0; j < GEMM_DR; j++) {
-                float s = lanes_sum(acc[r][j]);
-                for (size_t q = p; q < k; q++)
-                    s = fma(a[r * lda + q], b[j * ldb + q], s);
-                store_one(c + r * ldc + j, s, alpha, beta);
-            }
+            for (int j = 0; j < GEMM_DR; j++)
+                store_one(c + r * ldc + j, lanes_sum(acc[r][j]), alpha, beta);
         return;
     }
+    /* An edge block: each output on its own, still in vectors along k (conv1's 9 filter
+     * taps leave one edge column over pieces of 784). */
     for (size_t r = 0; r < rows; r++)
         for (size_t j = 0; j < cols; j++) {
-            float acc = 0.0f;
-            for (size_t p = 0; p < k; p++)
-                acc = fma(a[r * lda + p], b[j * ldb + p], acc);
-            store_one(c + r * ldc + j, acc, alpha, beta);
+            float16 acc = (float16)(0.0f);
+            for (size_t s = 0; s < segments; s++) {
+                global const float *ar = a + s * a_seg + r * lda, *bj = b + s * b_seg + j * ldb;
+                for (size_t p = 0; p < full; p += 16)
+                    acc = fma(vload16(0, ar + p), vload16(0, bj + p), acc);
+                for (size_t q = full; q < k; q++)
+                    acc.s0 = fma(ar[q], bj[q], acc.s0);
+            }
+            store_one(c + r * ldc + j, lanes_sum(acc), alpha, beta);
         }
 }

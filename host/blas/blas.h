@@ -22,6 +22,17 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                                size_t m, size_t n, size_t k, size_t batch, size_t a_batch,
                                size_t b_batch);
 
+/* c (m, n, contiguous) = alpha * sum over s < segments of a_s b_s^T + beta c, where a_s is
+ * (m, k) with rows lda apart starting a_seg * s past ao, and b_s (n, k) likewise: a GEMM whose
+ * k runs in pieces (a convolution's filter gradient over a chunk's images, read in place).
+ * Own kernels only (relucl__gemm_own_wanted(ctx, NO_TRANS, TRANS)); the caller has checked
+ * every extent. */
+relucl_status relucl__gemm_own_segmented(relucl_context *ctx, const char *fn, float alpha,
+                                         cl_mem a, size_t ao, size_t lda, size_t a_seg, cl_mem b,
+                                         size_t bo, size_t ldb, size_t b_seg, float beta,
+                                         cl_mem c, size_t co, size_t m, size_t n, size_t k,
+                                         size_t segments);
+
 /* blas_status.c: a CLBlast status as RELUCL_ERROR_BLAS with CLBlast's name and code. */
 relucl_status relucl__blas_status(relucl_context *ctx, const char *fn, int code);
 

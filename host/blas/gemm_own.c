@@ -58,7 +58,8 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                               RELUCL__TENSOR(b), RELUCL__ULONG(b_cols), RELUCL__ULONG(b_batch),
                               RELUCL__TENSOR(c), RELUCL__ULONG(n), RELUCL__ULONG(m),
                               RELUCL__ULONG(n), RELUCL__ULONG(k), RELUCL__FLOAT(alpha),
-                              RELUCL__FLOAT(beta), RELUCL__UINT(rows_first));
+                              RELUCL__FLOAT(beta), RELUCL__UINT(rows_first), RELUCL__ULONG(1),
+                              RELUCL__ULONG(0), RELUCL__ULONG(0));
     /* Element (i, p) of op(a): a[i * a_cols + p], or a[p * a_cols + i] for a^T. */
     size_t a_row = ta == RELUCL_TRANS ? 1 : a_cols, a_col = ta == RELUCL_TRANS ? a_cols : 1;
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows", range, RELUCL__TENSOR(a),
@@ -67,4 +68,24 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                           RELUCL__TENSOR(c), RELUCL__ULONG(n), RELUCL__ULONG(m), RELUCL__ULONG(n),
                           RELUCL__ULONG(k), RELUCL__FLOAT(alpha), RELUCL__FLOAT(beta),
                           RELUCL__UINT(rows_first));
+}
+
+relucl_status relucl__gemm_own_segmented(relucl_context *ctx, const char *fn, float alpha,
+                                         cl_mem a, size_t ao, size_t lda, size_t a_seg, cl_mem b,
+                                         size_t bo, size_t ldb, size_t b_seg, float beta,
+                                         cl_mem c, size_t co, size_t m, size_t n, size_t k,
+                                         size_t segments) {
+    cl_uint rows_first = n > m && segments * k * n * sizeof(float) > STREAM_BYTES;
+    size_t row_blocks = blocks(m, DOTS), col_blocks = blocks(n, DOTS);
+    relucl__range range = {3,
+                           {rows_first ? row_blocks : col_blocks,
+                            rows_first ? col_blocks : row_blocks, 1},
+                           {1, 1, 1}};
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range, RELUCL__MEM(a),
+                          RELUCL__ULONG(ao), RELUCL__ULONG(lda), RELUCL__ULONG(0), RELUCL__MEM(b),
+                          RELUCL__ULONG(bo), RELUCL__ULONG(ldb), RELUCL__ULONG(0), RELUCL__MEM(c),
+                          RELUCL__ULONG(co), RELUCL__ULONG(n), RELUCL__ULONG(m), RELUCL__ULONG(n),
+                          RELUCL__ULONG(k), RELUCL__FLOAT(alpha), RELUCL__FLOAT(beta),
+                          RELUCL__UINT(rows_first), RELUCL__ULONG(segments),
+                          RELUCL__ULONG(a_seg), RELUCL__ULONG(b_seg));
 }

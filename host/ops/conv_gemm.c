@@ -217,8 +217,21 @@ relucl_status relucl__conv_gemm_backward_filter(relucl_context *ctx, const char 
     /* dw_g (K/g, C/g R S) += dy_g (K/g, count P Q) x col_g^T: one GEMM per chunk and group,
      * with the chunk's columns and its dy side by side in the workspace. */
     relucl_tensor c = view(dw->buffer, dw->offset, g->groups, g->kg, pl.group_taps);
+    int in_place = g->groups == 1 && relucl__gemm_own_wanted(ctx, RELUCL_NO_TRANS, RELUCL_TRANS);
     for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += pl.chunk) {
         size_t count = g->n - n0 < pl.chunk ? g->n - n0 : pl.chunk, cols = count * pl.plane;
+        float beta = (accumulate || n0 > 0) ? 1.0f : 0.0f;
+        if (in_place) {
+            /* dw (K, C R S) += sum over the chunk's images of dy_n (K, P Q) col_n^T, with
+             * each image's columns on their own and dy read where it is: no gather. */
+            status = im2col(ctx, fn, g, &pl, x, n0, count, 0);
+            if (status == RELUCL_OK)
+                status = relucl__gemm_own_segmented(
+                    ctx, fn, 1.0f, dy->buffer, dy->offset + n0 * pl.out, pl.plane, pl.out,
+                    ctx->workspace, 0, pl.plane, pl.taps * pl.plane, beta, dw->buffer,
+                    dw->offset, g->k, pl.taps, pl.plane, count);
+            continue;
+        }
         size_t dy_offset = pl.taps * cols; /* after the columns */
         status = im2col(ctx, fn, g, &pl, x, n0, count, 1);
         if (status == RELUCL_OK)
@@ -226,7 +239,6 @@ relucl_status relucl__conv_gemm_backward_filter(relucl_context *ctx, const char 
         if (status == RELUCL_OK) {
             relucl_tensor a = view(ctx->workspace, dy_offset, g->groups, g->kg, cols),
                           b = view(ctx->workspace, 0, g->groups, pl.group_taps, cols);
-            float beta = (accumulate || n0 > 0) ? 1.0f : 0.0f;
             status = group_gemm(ctx, fn, RELUCL_NO_TRANS, RELUCL_TRANS, &a, &b, beta, &c);
         }
     }
