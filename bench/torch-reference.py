@@ -13,7 +13,7 @@ Every ratio printed is relucl's speed as a multiple of the reference's (PyTorch'
 over relucl's, relucl's GFLOP/s over NumPy's): above 1, relucl is the faster.
 
 Usage: /usr/bin/python3 bench/torch-reference.py [--bench build/bench/relucl-bench]
-       [--rounds N] [--skip-gemm] [--skip-train] [--json FILE]"""
+       [--rounds N] [--threads N] [--skip-gemm] [--skip-train] [--json FILE]"""
 
 import argparse
 import json
@@ -96,8 +96,11 @@ def main():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--skip-gemm", action="store_true")
     p.add_argument("--skip-train", action="store_true")
+    p.add_argument("--threads", type=int, default=os.cpu_count(),
+                   help="PyTorch's threads (default: every core, as PoCL uses them all)")
     p.add_argument("--json", help="also write the figures to this file (atomically)")
     a = p.parse_args()
+    torch.set_num_threads(a.threads)
     record = {"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
               "numpy": np.__version__, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     print("torch %s (%d threads), numpy %s, %s" % (torch.__version__, torch.get_num_threads(),

@@ -134,19 +134,28 @@ kernel void conv_backward_filter_naive(global const float *x, ulong xo, global c
     *out = accumulate ? *out + sum : sum;
 }
 
-/* db[k] (= old + sum when accumulating) with the sum of dy over n, then p * Q + q; range (K).
- * Both algorithms use it. */
+/* db[k] (= old + sum when accumulating) with the sum of dy over n and p * Q + q; range (K).
+ * Both algorithms use it. The order is fixed by the shape alone: 16 lanes, lane l taking the
+ * elements l, l + 16, ... of each plane below its last multiple of 16, lane 0 the rest of the
+ * plane in order, images one after the other; then the lanes pairwise. One running sum was a
+ * chain of 100k dependent adds for a first layer's channel. */
 kernel void conv_backward_bias(global const float *dy, ulong dyo, global float *db, ulong dbo,
                                ulong batch, int accumulate, int16 g) {
-    long k = get_global_id(0), plane = GP * GQ;
+    long k = get_global_id(0), plane = GP * GQ, full = plane / 16 * 16;
     if (k >= GK)
         return;
-    float sum = 0.0f;
+    float16 acc = (float16)(0.0f);
     for (long n = 0; n < (long)batch; n++) {
         global const float *dyn = dy + dyo + (n * GK + k) * plane;
-        for (long i = 0; i < plane; i++)
-            sum += dyn[i];
+        for (long i = 0; i < full; i += 16)
+            acc += vload16(0, dyn + i);
+        for (long i = full; i < plane; i++)
+            acc.s0 += dyn[i];
     }
+    float8 s8 = acc.lo + acc.hi;
+    float4 s4 = s8.lo + s8.hi;
+    float2 s2 = s4.lo + s4.hi;
+    float sum = s2.x + s2.y;
     db[dbo + k] = accumulate ? db[dbo + k] + sum : sum;
 }
 

@@ -143,6 +143,29 @@ kernel void pool_max_forward_tiled(POOL_FORWARD_ARGS) {
     argmax[ao + o] = (float)best;
 }
 
+/* pool_max_forward_tiled for 2x2 windows, the usual case: each row of a window is one float2
+ * load, which PoCL turns into whole-vector loads and shuffles instead of a gather per
+ * element. The same comparisons in the same order. */
+kernel void pool_max_forward_2x2(POOL_FORWARD_ARGS) {
+    POOL_PLACE(out_size)
+    global const float *in = x + xo + plane * ((size_t)in_size.x * in_size.y);
+    uint at = 2 * row * in_size.y + 2 * col;
+    float2 top = vload2(0, in + at), bottom = vload2(0, in + at + in_size.y);
+    float v[4] = {top.x, top.y, bottom.x, bottom.y};
+    uint where[4] = {at, at + 1, at + in_size.y, at + in_size.y + 1};
+    uint best = at;
+    float best_value = -INFINITY;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        int take = v[i] > best_value || isnan(v[i]);
+        best_value = take ? v[i] : best_value;
+        best = take ? where[i] : best;
+    }
+    size_t o = plane * ((size_t)out_size.x * out_size.y) + (size_t)row * out_size.y + col;
+    y[yo + o] = best_value;
+    argmax[ao + o] = (float)best;
+}
+
 /* One work-item per tile of the input, ceil(size / ksize) of them per axis: it writes its
  * tile's dx, dy where the window's argmax points and 0 elsewhere, and 0 over the rows and
  * columns past the last window. */

@@ -183,8 +183,10 @@ relucl_status relucl_pool2d_forward(relucl_context *ctx, const relucl_pool2d *po
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "argmax", argmax, "y", y, 0));
     if (pool->kind == RELUCL_POOL_AVG)
         return run_pool(ctx, fn, "pool_avg_forward", x, y, argmax, shape.out, &shape);
-    return run_pool(ctx, fn, tiles(&shape) ? "pool_max_forward_tiled" : "pool_max_forward", x, y,
-                    argmax, shape.out, &shape);
+    const char *kernel = !tiles(&shape)                                 ? "pool_max_forward"
+                         : shape.ksize.s[0] == 2 && shape.ksize.s[1] == 2 ? "pool_max_forward_2x2"
+                                                                          : "pool_max_forward_tiled";
+    return run_pool(ctx, fn, kernel, x, y, argmax, shape.out, &shape);
 }
 
 relucl_status relucl_pool2d_backward(relucl_context *ctx, const relucl_pool2d *pool,
