@@ -15,19 +15,58 @@
 #define GEMM_NR 32
 #define GEMM_DR 4
 
-static void store_row(global float *c, float16 lo, float16 hi, float alpha, float beta) {
+/* The epilogue every store of gemm_rows ends with: c's value plus a bias, one per row of C
+ * (brow[r], brow not NULL) or one per column (bcol[j], bcol not NULL), then an activation
+ * with relucl's formulas (activation_math.cl): a convolution's or dense layer's bias and
+ * ReLU in the GEMM's own pass over C instead of a second pass through memory. The sum and
+ * the formula are the ones the separate kernels apply, so the bits are the same. */
+#define ACTIVATE_FN(T)                                                                             \
+    static T activate_##T(T v, int kind, float a) {                                               \
+        switch (kind) {                                                                           \
+        case RELUCL_KIND_RELU: return RELU_F(T, v, a);                                            \
+        case RELUCL_KIND_LEAKY: return LEAKY_F(T, v, a);                                          \
+        case RELUCL_KIND_ELU: return ELU_F(T, v, a);                                              \
+        case RELUCL_KIND_CLIPPED: return CLIPPED_F(T, v, a);                                      \
+        default: return v;                                                                        \
+        }                                                                                         \
+    }
+ACTIVATE_FN(float)
+ACTIVATE_FN(float4)
+ACTIVATE_FN(float8)
+ACTIVATE_FN(float16)
+
+/* What the epilogue needs besides the value; brow and bcol already point at the block's
+ * first row and column. */
+#define EPI_ARGS const global float *brow, const global float *bcol, int act, float act_a
+#define EPI brow, bcol, act, act_a
+
+static void store_row(global float *c, float16 lo, float16 hi, float alpha, float beta, int r,
+                      EPI_ARGS) {
     lo *= alpha;
     hi *= alpha;
     if (beta != 0.0f) {
         lo = fma((float16)(beta), vload16(0, c), lo);
         hi = fma((float16)(beta), vload16(1, c), hi);
     }
-    vstore16(lo, 0, c);
-    vstore16(hi, 1, c);
+    if (brow) {
+        lo += (float16)(brow[r]);
+        hi += (float16)(brow[r]);
+    } else if (bcol) {
+        lo += vload16(0, bcol);
+        hi += vload16(1, bcol);
+    }
+    vstore16(activate_float16(lo, act, act_a), 0, c);
+    vstore16(activate_float16(hi, act, act_a), 1, c);
 }
 
-static void store_one(global float *c, float acc, float alpha, float beta) {
-    *c = beta != 0.0f ? fma(beta, *c, alpha * acc) : alpha * acc;
+static void store_one(global float *c, float acc, float alpha, float beta, int r, int j,
+                      EPI_ARGS) {
+    float v = beta != 0.0f ? fma(beta, *c, alpha * acc) : alpha * acc;
+    if (brow)
+        v += brow[r];
+    else if (bcol)
+        v += bcol[j];
+    *c = activate_float(v, act, act_a);
 }
 
 /* A rows x W block of C at column offset 0 of b and c (rows <= GEMM_MR), W-wide vectors:
@@ -35,7 +74,7 @@ static void store_one(global float *c, float acc, float alpha, float beta) {
 #define ROWS_CHUNK(W)                                                                             \
     static void rows_chunk##W(const global float *a, ulong a_row, ulong a_col,                    \
                               const global float *b, ulong ldb, global float *c, ulong ldc,      \
-                              ulong k, size_t rows, float alpha, float beta) {                   \
+                              ulong k, size_t rows, float alpha, float beta, EPI_ARGS) {         \
         float##W acc[GEMM_MR];                                                                    \
         _Pragma("unroll") for (int r = 0; r < GEMM_MR; r++) acc[r] = (float##W)(0.0f);           \
         for (size_t p = 0; p < k; p++) {                                                          \
@@ -47,7 +86,11 @@ static void store_one(global float *c, float acc, float alpha, float beta) {
             float##W v = acc[r] * alpha;                                                          \
             if (beta != 0.0f)                                                                     \
                 v = fma((float##W)(beta), vload##W(0, c + r * ldc), v);                           \
-            vstore##W(v, 0, c + r * ldc);                                                         \
+            if (brow)                                                                             \
+                v += (float##W)(brow[r]);                                                         \
+            else if (bcol)                                                                        \
+                v += vload##W(0, bcol);                                                           \
+            vstore##W(activate_float##W(v, act, act_a), 0, c + r * ldc);                          \
         }                                                                                         \
     }
 ROWS_CHUNK(16)
@@ -57,12 +100,16 @@ ROWS_CHUNK(4)
 kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col, ulong a_batch,
                       global const float *b, ulong bo, ulong ldb, ulong b_batch,
                       global float *c, ulong co, ulong ldc, ulong m, ulong n, ulong k,
-                      float alpha, float beta, uint rows_first) {
+                      float alpha, float beta, uint rows_first, global const float *bias,
+                      ulong bias_o, int bias_per, int act, float act_a) {
     size_t g0 = get_global_id(0), g1 = get_global_id(1);
     size_t j0 = (rows_first ? g1 : g0) * GEMM_NR, i0 = (rows_first ? g0 : g1) * GEMM_MR;
     size_t batch = get_global_id(2);
     if (i0 >= m || j0 >= n)
         return;
+    /* bias_per: 0 none, 1 a bias per row of C, 2 per column */
+    const global float *brow = bias_per == 1 ? bias + bias_o + i0 : 0;
+    const global float *bcol = bias_per == 2 ? bias + bias_o + j0 : 0;
     a += ao + batch * a_batch + i0 * a_row;
     b += bo + batch * b_batch + j0;
     c += co + batch * m * n + i0 * ldc + j0;
@@ -85,19 +132,22 @@ kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col,
         }
 #pragma unroll
         for (int r = 0; r < GEMM_MR; r++)
-            store_row(c + r * ldc, lo[r], hi[r], alpha, beta);
+            store_row(c + r * ldc, lo[r], hi[r], alpha, beta, r, EPI);
         return;
     }
     /* An edge block: the widest vectors that fit, then single columns. */
     size_t j = 0;
     for (; j + 16 <= cols; j += 16)
-        rows_chunk16(a, a_row, a_col, b + j, ldb, c + j, ldc, k, rows, alpha, beta);
+        rows_chunk16(a, a_row, a_col, b + j, ldb, c + j, ldc, k, rows, alpha, beta, brow,
+                     bcol ? bcol + j : 0, act, act_a);
     if (j + 8 <= cols) {
-        rows_chunk8(a, a_row, a_col, b + j, ldb, c + j, ldc, k, rows, alpha, beta);
+        rows_chunk8(a, a_row, a_col, b + j, ldb, c + j, ldc, k, rows, alpha, beta, brow,
+                    bcol ? bcol + j : 0, act, act_a);
         j += 8;
     }
     if (j + 4 <= cols) {
-        rows_chunk4(a, a_row, a_col, b + j, ldb, c + j, ldc, k, rows, alpha, beta);
+        rows_chunk4(a, a_row, a_col, b + j, ldb, c + j, ldc, k, rows, alpha, beta, brow,
+                    bcol ? bcol + j : 0, act, act_a);
         j += 4;
     }
     for (; j < cols; j++)
@@ -105,7 +155,7 @@ kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col,
             float acc = 0.0f;
             for (size_t p = 0; p < k; p++)
                 acc = fma(a[r * a_row + p * a_col], b[p * ldb + j], acc);
-            store_one(c + r * ldc + j, acc, alpha, beta);
+            store_one(c + r * ldc + j, acc, alpha, beta, (int)r, (int)j, EPI);
         }
 }
 
@@ -186,7 +236,8 @@ kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
         for (int r = 0; r < GEMM_DR; r++)
 #pragma unroll
             for (int j = 0; j < GEMM_DR; j++)
-                store_one(c + r * ldc + j, lanes_sum(acc[r][j]), alpha, beta);
+                store_one(c + r * ldc + j, lanes_sum(acc[r][j]), alpha, beta, r, j, 0, 0,
+                          RELUCL_KIND_IDENTITY, 0.0f);
         return;
     }
     /* An edge block: each output on its own, still in vectors along k (conv1's 9 filter
@@ -201,6 +252,7 @@ kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
                 for (size_t q = full; q < k; q++)
                     acc.s0 = fma(ar[q], bj[q], acc.s0);
             }
-            store_one(c + r * ldc + j, lanes_sum(acc), alpha, beta);
+            store_one(c + r * ldc + j, lanes_sum(acc), alpha, beta, (int)r, (int)j, 0, 0,
+                      RELUCL_KIND_IDENTITY, 0.0f);
         }
 }

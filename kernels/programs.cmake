@@ -11,4 +11,4 @@ set(RELUCL_PROGRAMS
   "RANDOM     random.cl"
   "DATA       data.cl"
   "STATS      stats.cl"
-  "GEMM       gemm.cl")
+  "GEMM       activation_math.cl gemm.cl")

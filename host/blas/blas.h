@@ -14,13 +14,27 @@ relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl
 /* gemm_own.c: relucl's own kernels, used on CPU devices (RELUCL_GEMM=clblast or relucl in the
  * environment overrides the choice); CLBlast elsewhere and for a^T b^T. */
 int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_transpose tb);
+/* What the own GEMM may apply to each element of C before it stores it: + bias (one per row
+ * of C, or one per column) and then an activation (not PReLU). For op(b) = b only (gemm_rows). */
+typedef enum relucl__bias_per {
+    RELUCL__BIAS_NONE,
+    RELUCL__BIAS_PER_ROW,
+    RELUCL__BIAS_PER_COLUMN
+} relucl__bias_per;
+typedef struct relucl__epilogue {
+    const relucl_tensor *bias; /* NULL: none */
+    relucl__bias_per per;
+    relucl_activation act;
+} relucl__epilogue;
+
 /* c = alpha op(a) op(b) + beta c over `batch` matrices, a and b `a_batch` and `b_batch`
- * elements apart (0 broadcasts), c's m * n apart; shapes already checked. */
+ * elements apart (0 broadcasts), c's m * n apart; shapes already checked. ep (NULL: none)
+ * needs tb == RELUCL_NO_TRANS. */
 relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_transpose ta,
                                relucl_transpose tb, float alpha, const relucl_tensor *a,
                                const relucl_tensor *b, float beta, const relucl_tensor *c,
                                size_t m, size_t n, size_t k, size_t batch, size_t a_batch,
-                               size_t b_batch);
+                               size_t b_batch, const relucl__epilogue *ep);
 
 /* c (m, n, contiguous) = alpha * sum over s < segments of a_s b_s^T + beta c, where a_s is
  * (m, k) with rows lda apart starting a_seg * s past ao, and b_s (n, k) likewise: a GEMM whose

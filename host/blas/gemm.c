@@ -99,7 +99,7 @@ relucl_status relucl__gemm(relucl_context *ctx, const char *fn, int ndim, relucl
         return scale_c(ctx, fn, c, beta);
     if (relucl__gemm_own_wanted(ctx, ta, tb))
         return relucl__gemm_own(ctx, fn, ta, tb, alpha, a, b, beta, c, s.m, s.n, s.k, s.batch,
-                                s.a_stride, s.b_stride);
+                                s.a_stride, s.b_stride, NULL);
     if ((status = relucl__tuning_apply(ctx, fn)) != RELUCL_OK) /* once per context (tune.c) */
         return status;
     size_t lda = a->dims[ndim - 1], ldb = b->dims[ndim - 1], ldc = c->dims[ndim - 1];

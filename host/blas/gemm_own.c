@@ -34,7 +34,7 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                                relucl_transpose tb, float alpha, const relucl_tensor *a,
                                const relucl_tensor *b, float beta, const relucl_tensor *c,
                                size_t m, size_t n, size_t k, size_t batch, size_t a_batch,
-                               size_t b_batch) {
+                               size_t b_batch, const relucl__epilogue *ep) {
     size_t a_cols = a->dims[a->ndim - 1], b_cols = b->dims[b->ndim - 1];
     /* Work-items run in the order of their ids, dimension 0 fastest, one group each. The
      * blocks along dimension 0 share the block of the operand along the slower dimension,
@@ -67,7 +67,12 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                           RELUCL__TENSOR(b), RELUCL__ULONG(b_cols), RELUCL__ULONG(b_batch),
                           RELUCL__TENSOR(c), RELUCL__ULONG(n), RELUCL__ULONG(m), RELUCL__ULONG(n),
                           RELUCL__ULONG(k), RELUCL__FLOAT(alpha), RELUCL__FLOAT(beta),
-                          RELUCL__UINT(rows_first));
+                          RELUCL__UINT(rows_first),
+                          RELUCL__MEM(ep && ep->bias ? ep->bias->buffer : c->buffer),
+                          RELUCL__ULONG(ep && ep->bias ? ep->bias->offset : 0),
+                          RELUCL__INT(ep && ep->bias ? ep->per : RELUCL__BIAS_NONE),
+                          RELUCL__INT(ep ? ep->act.kind : RELUCL_IDENTITY),
+                          RELUCL__FLOAT(ep ? ep->act.alpha : 0.0f));
 }
 
 relucl_status relucl__gemm_own_segmented(relucl_context *ctx, const char *fn, float alpha,

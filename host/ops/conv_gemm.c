@@ -133,8 +133,23 @@ relucl_status relucl__conv_gemm_forward(relucl_context *ctx, const char *fn,
     RELUCL__TRY(get_kernels(ctx, fn, "conv_im2col", "conv_bias_act"));
     RELUCL__TRY(plan(ctx, fn, g, &pl));
     relucl_status status = RELUCL_OK;
+    int fused = g->groups == 1 && relucl__gemm_own_wanted(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS);
     for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += pl.chunk) {
         size_t count = g->n - n0 < pl.chunk ? g->n - n0 : pl.chunk;
+        if (fused) {
+            /* y_n = act(w col_n + b) for every image in one batched GEMM that writes y in
+             * place, bias and activation in its epilogue: no z, no second pass. */
+            status = im2col(ctx, fn, g, &pl, x, n0, count, 0);
+            relucl_tensor a = view(w->buffer, w->offset, 1, g->k, pl.taps),
+                          cols = view(ctx->workspace, 0, count, pl.taps, pl.plane),
+                          out = view(y->buffer, y->offset + n0 * pl.out, count, g->k, pl.plane);
+            relucl__epilogue ep = {b, RELUCL__BIAS_PER_ROW, act};
+            if (status == RELUCL_OK)
+                status = relucl__gemm_own(ctx, fn, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, &a,
+                                          &cols, 0.0f, &out, g->k, pl.plane, pl.taps, count, 0,
+                                          pl.taps * pl.plane, &ep);
+            continue;
+        }
         size_t z_offset = pl.taps * count * pl.plane; /* after the columns */
         status = im2col(ctx, fn, g, &pl, x, n0, count, 1);
         if (status == RELUCL_OK)
