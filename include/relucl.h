@@ -323,7 +323,8 @@ typedef struct relucl_dense {
 } relucl_dense;
 
 /* x (batch, in) -> z = x w + b (pre-activation) and y = act(z), both (batch, out); the bias
- * and the activation are one kernel after the GEMM. z may be NULL when backward will not need
+ * and the activation are one kernel after the GEMM (or, on CPUs, where relucl's own GEMM
+ * runs, part of the GEMM when z is not kept, PReLU aside). z may be NULL when backward will not need
  * it (see relucl_dense_backward); y may be z (then only act(z) is kept). */
 RELUCL_API relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_dense *layer,
                                               const relucl_tensor *x, const relucl_tensor *z,

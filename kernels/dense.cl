@@ -30,12 +30,11 @@ float gradient(int kind, int from_z, float s, float g, float a, float slope) {
 /* y = act(z + b) over a (rows, cols) matrix; z keeps the pre-activation when keep_z. */
 kernel void dense_bias_act(global float *z, ulong zo, global const float *b, ulong bo,
                            int has_bias, global const float *slope, ulong so, int shared_slope,
-                           global float *y, ulong yo, ulong n, ulong cols, int kind, float a,
+                           global float *y, ulong yo, ulong rows, ulong cols, int kind, float a,
                            int keep_z) {
-    size_t i = get_global_id(0);
-    if (i >= n)
+    size_t c = get_global_id(0), row = get_global_id(1), i = row * cols + c;
+    if (c >= cols || row >= rows)
         return;
-    size_t c = i % cols;
     float v = z[zo + i];
     if (has_bias)
         v += b[bo + c];

@@ -95,13 +95,21 @@ relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_dense *laye
         return RELUCL_OK;
 
     const relucl_tensor *pre = z ? z : y;
-    RELUCL__TRY(relucl__gemm(ctx, fn, 2, RELUCL_NO_TRANS, s.w_op, 1.0f, x, layer->w, 0.0f, pre));
     int keep_z = z != NULL && !(z->buffer == y->buffer && z->offset == y->offset);
+    if (!keep_z && layer->act.kind != RELUCL_PRELU && s.w_op == RELUCL_NO_TRANS && s.in > 0 &&
+        relucl__gemm_own_wanted(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS)) {
+        /* One pass: the own GEMM adds the bias and applies the activation as it stores y. */
+        relucl__epilogue ep = {layer->b, RELUCL__BIAS_PER_COLUMN, layer->act};
+        return relucl__gemm_own(ctx, fn, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, x, layer->w,
+                                0.0f, y, s.batch, s.out, s.in, 1, 0, 0, &ep);
+    }
+    RELUCL__TRY(relucl__gemm(ctx, fn, 2, RELUCL_NO_TRANS, s.w_op, 1.0f, x, layer->w, 0.0f, pre));
+    const size_t global[2] = {s.out, s.batch};
     return RELUCL__LAUNCH(
-        ctx, fn, RELUCL_PROGRAM_DENSE, "dense_bias_act", relucl__range_1d(ctx, s.batch * s.out, 0),
+        ctx, fn, RELUCL_PROGRAM_DENSE, "dense_bias_act", relucl__range_shaped(ctx, 2, global),
         RELUCL__TENSOR(pre), RELUCL__TENSOR_OR(layer->b, NULL), RELUCL__INT(layer->b != NULL),
         RELUCL__TENSOR_OR(s.slopes ? layer->slope : NULL, NULL), RELUCL__INT(s.slopes == 1),
-        RELUCL__TENSOR(y), RELUCL__ULONG(s.batch * s.out), RELUCL__ULONG(s.out),
+        RELUCL__TENSOR(y), RELUCL__ULONG(s.batch), RELUCL__ULONG(s.out),
         RELUCL__INT(layer->act.kind), RELUCL__FLOAT(layer->act.alpha), RELUCL__INT(keep_z));
 }
 
