@@ -3,11 +3,40 @@
  * every kernel gives the same bits. */
 #pragma OPENCL FP_CONTRACT OFF
 
+/* expm1(x) for x <= 0, within 1 ulp (ELU needs no more: for x > 0 it takes x), as plain
+ * vector arithmetic: PoCL's expm1 ran ELU forward at 4 GB/s, a tenth of the device's copy.
+ * x = k ln2 + r with |r| <= ln2 / 2 (ln2 split in two for an exact r), expm1(r) by its Taylor
+ * series to r^8 / 8! (the rest is below 1e-9 relative), and expm1(x) = 2^k expm1(r) + (2^k - 1)
+ * in one fma, 2^k - 1 exact for k >= -24. Below -18 the result rounds to -1 and x is held
+ * there; NaN passes through (the comparisons are false for it) and -0.0 gives -0.0. */
+#define EXPM1_NEG_FN(T, IT)                                                                      \
+    T expm1_neg_##T(T x) {                                                                       \
+        T xc = x < (T)(-18.0f) ? (T)(-18.0f) : x;                                                \
+        T kf = rint(xc * (T)(1.44269504088896341f));                                             \
+        T r = fma(-kf, (T)(0.693145751953125f), xc);                                             \
+        r = fma(-kf, (T)(1.42860682030941723e-6f), r);                                           \
+        T p = (T)(1.0f / 40320.0f);                                                              \
+        p = fma(p, r, (T)(1.0f / 5040.0f));                                                      \
+        p = fma(p, r, (T)(1.0f / 720.0f));                                                       \
+        p = fma(p, r, (T)(1.0f / 120.0f));                                                       \
+        p = fma(p, r, (T)(1.0f / 24.0f));                                                        \
+        p = fma(p, r, (T)(1.0f / 6.0f));                                                         \
+        p = fma(p, r, (T)(0.5f));                                                                \
+        p = fma(p * r, r, r);                                                                    \
+        T two_k = as_##T((convert_##IT(kf) + 127) << 23);                                        \
+        T e = fma(two_k, p, two_k - (T)(1.0f));                                                  \
+        return x == (T)(0.0f) ? x : e;                                                           \
+    }
+EXPM1_NEG_FN(float, int)
+EXPM1_NEG_FN(float4, int4)
+EXPM1_NEG_FN(float8, int8)
+EXPM1_NEG_FN(float16, int16)
+
 /* Each formula is written once for a type T (float or float4). Comparisons are written so
  * that NaN takes the branch that keeps it: NaN <= 0 is false. */
 #define RELU_F(T, x, a) ((x) <= (T)0.0f ? (T)0.0f : (x))
 #define LEAKY_F(T, x, a) ((x) > (T)0.0f ? (x) : (T)(a) * (x))
-#define ELU_F(T, x, a) ((x) > (T)0.0f ? (x) : (T)(a) * expm1(x))
+#define ELU_F(T, x, a) ((x) > (T)0.0f ? (x) : (T)(a) * expm1_neg_##T(x))
 #define IDENTITY_F(T, x, a) (x)
 #define CLIPPED_F(T, x, a) ((x) <= (T)0.0f ? (T)0.0f : ((x) >= (T)(a) ? (T)(a) : (x)))
 

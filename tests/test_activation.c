@@ -223,6 +223,39 @@ static void test_million_elements_match_reference(void **state) {
     check_case((relucl_activation){RELUCL_CLIPPED_RELU, 6.0f}, BACKWARD_Y, n, 3, 3, 7004);
 }
 
+/* ELU's expm1 (kernels/activation_math.cl computes it itself) over the whole negative range:
+ * 2^20 floats evenly spaced in bit pattern from -0.0 to -20 (every binade, denormals
+ * included) and 2^20 uniform in [-1, 0), each within 1 ulp of float64's expm1. */
+static void test_elu_expm1_over_every_negative_binade(void **state) {
+    (void)state;
+    const size_t n = (size_t)1 << 21;
+    float *x = malloc(n * sizeof *x), *got = malloc(n * sizeof *got),
+          *want = malloc(n * sizeof *want);
+    assert_true(x && got && want);
+    uint32_t lo = 0x80000000u, hi = support_bits(-20.0f);
+    for (size_t i = 0; i < n / 2; i++)
+        x[i] = support_from_bits(lo + (uint32_t)((uint64_t)(hi - lo) * i / (n / 2)));
+    support_fill_uniform(x + n / 2, n / 2, 4242, -1.0f, 0.0f);
+    relucl_activation elu = {RELUCL_ELU, 1.0f};
+    for (size_t i = 0; i < n; i++)
+        want[i] = (float)ref_forward(elu, x[i]);
+    device_run(elu, FORWARD, x, x, x, n, 0, 0, got, "ELU over the negative binades");
+    uint64_t worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t d = support_ulp_distance(got[i], want[i]);
+        if (d > worst)
+            worst = d, at = i;
+    }
+    if (worst > 1)
+        print_error("ELU(%.9g) = %.9g, float64 says %.9g: %llu ulp\n", (double)x[at],
+                    (double)got[at], (double)want[at], (unsigned long long)worst);
+    free(x);
+    free(got);
+    free(want);
+    assert_true(worst <= 1);
+}
+
 /* ---- Hand-written rows of the semantics tables ------------------------------------------ */
 
 /* Bit-exact, except that ELU's zero sign is left open (expm1(-0.0) is -0.0, PyTorch's
@@ -588,6 +621,7 @@ int main(void) {
         cmocka_unit_test(test_identity_backward_from_input_copies_dy),
         cmocka_unit_test(test_identity_backward_from_output_copies_dy),
         cmocka_unit_test(test_million_elements_match_reference),
+        cmocka_unit_test(test_elu_expm1_over_every_negative_binade),
         cmocka_unit_test(test_forward_special_values_follow_semantics),
         cmocka_unit_test(test_backward_special_values_follow_semantics),
         cmocka_unit_test(test_relu_backward_nan_dy_where_input_not_positive_gives_zero),
