@@ -2,6 +2,8 @@
  * docs/semantics.md, on odd offsets inside poisoned buffers, plus every documented error. */
 #include "support.h"
 
+#include "core/core.h" /* ctx->wide: the 4-wide kernels are swept too */
+
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,7 +17,7 @@ static const char *const mode_names[] = {"forward", "backward-from-x", "backward
 /* Elements past the written range, so a kernel that runs over the end is caught. */
 enum { PAD = 5 };
 
-static const size_t sizes[] = {0, 1, 3, 4, 5, 1023, 4097};
+static const size_t sizes[] = {0, 1, 3, 4, 5, 16, 47, 1023, 4097};
 static const size_t offsets[][2] = {{0, 0}, {3, 7}, {7, 3}};
 static const relucl_activation plain_relu = {RELUCL_RELU, 0.0f};
 
@@ -212,6 +214,23 @@ SWEEP_TEST(test_clipped_backward_from_both_uses_input, RELUCL_CLIPPED_RELU, BACK
 SWEEP_TEST(test_identity_forward_copies_input, RELUCL_IDENTITY, FORWARD)
 SWEEP_TEST(test_identity_backward_from_input_copies_dy, RELUCL_IDENTITY, BACKWARD_X)
 SWEEP_TEST(test_identity_backward_from_output_copies_dy, RELUCL_IDENTITY, BACKWARD_Y)
+
+/* CPU devices run the 16-wide forms of the kernels (ctx->wide); the 4-wide ones, which other
+ * devices run, get the same sweeps here with the flag cleared. */
+static void test_four_wide_kernels_match_reference(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    int wide = ctx->wide;
+    ctx->wide = 0;
+    const relucl_activation_kind kinds[] = {RELUCL_RELU, RELUCL_LEAKY_RELU, RELUCL_ELU,
+                                            RELUCL_CLIPPED_RELU, RELUCL_IDENTITY};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        sweep(kinds[k], FORWARD);
+        sweep(kinds[k], BACKWARD_X);
+        sweep(kinds[k], BACKWARD_Y);
+    }
+    ctx->wide = wide;
+}
 
 /* A subset only: a million elements per case costs real time on a 2-core PoCL device. */
 static void test_million_elements_match_reference(void **state) {
@@ -620,6 +639,7 @@ int main(void) {
         cmocka_unit_test(test_identity_forward_copies_input),
         cmocka_unit_test(test_identity_backward_from_input_copies_dy),
         cmocka_unit_test(test_identity_backward_from_output_copies_dy),
+        cmocka_unit_test(test_four_wide_kernels_match_reference),
         cmocka_unit_test(test_million_elements_match_reference),
         cmocka_unit_test(test_elu_expm1_over_every_negative_binade),
         cmocka_unit_test(test_forward_special_values_follow_semantics),

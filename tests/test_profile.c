@@ -8,10 +8,16 @@
 
 #define CAPACITY 80
 
+/* An activation kernel by its base name, in either form (CPU devices run the _wide one). */
+static int is_kernel(const char *name, const char *base) {
+    size_t n = strlen(base);
+    return strncmp(name, base, n) == 0 && (name[n] == 0 || strcmp(name + n, "_wide") == 0);
+}
+
 static const relucl_profile_entry *find(const relucl_profile_entry *e, size_t n,
-                                        const char *name) {
+                                        const char *base) {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(e[i].name, name) == 0)
+        if (is_kernel(e[i].name, base))
             return &e[i];
     return NULL;
 }
@@ -71,7 +77,7 @@ static void test_counts_what_ran_between_start_and_stop(void **state) {
     assert_int_equal(relucl_activation_forward(ctx, relu, &x, &x), RELUCL_OK);
     count = stop(ctx, entries);
     assert_int_equal(count, 1);
-    assert_string_equal(entries[0].name, "relu_forward");
+    assert_true(is_kernel(entries[0].name, "relu_forward"));
     assert_int_equal(entries[0].calls, 1);
 
     /* A capacity below the count writes only that many, and still tells the count. */

@@ -144,6 +144,9 @@ static void describe_device(relucl_context *ctx) {
                     &ctx->max_work_group, NULL);
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc,
                     &ctx->max_alloc, NULL);
+    cl_device_type type = 0;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    ctx->wide = (type & CL_DEVICE_TYPE_CPU) != 0;
 }
 
 static void copy_message(char *message, size_t size, const char *text) {

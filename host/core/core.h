@@ -38,6 +38,7 @@ struct relucl_context {
     relucl__kernel_slot kernels[RELUCL_MAX_KERNELS];
     int kernel_count;
     size_t max_work_group;
+    int wide; /* a CPU device: activations run their 16-wide kernels (ops/activation.c) */
     cl_ulong max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer */
     relucl__cache_stats cache;
     cl_mem workspace; /* convolution scratch, grown on demand, reused (ops/conv_gemm.c) */
@@ -158,6 +159,8 @@ relucl__range relucl__range_1d(const relucl_context *ctx, size_t items, size_t l
 /* One work-item per RELUCL_VECTOR_WIDTH elements plus one per tail element (the element-wise
  * kernels' layout). */
 relucl__range relucl__range_vector(const relucl_context *ctx, size_t n);
+/* The same for the activation kernels, whose _wide forms (ctx->wide) take 16 elements. */
+relucl__range relucl__range_elements(const relucl_context *ctx, size_t n);
 relucl__range relucl__range_2d(size_t global0, size_t global1, size_t local0, size_t local1);
 /* 1 to 3 dims with power-of-two groups shaped to the extents: rows of up to 64 work-items
  * along the innermost axis, then the second. Few distinct group sizes, so few specialised

@@ -21,6 +21,11 @@ relucl__range relucl__range_vector(const relucl_context *ctx, size_t n) {
     return relucl__range_1d(ctx, n / RELUCL_VECTOR_WIDTH + n % RELUCL_VECTOR_WIDTH, 0);
 }
 
+relucl__range relucl__range_elements(const relucl_context *ctx, size_t n) {
+    size_t width = ctx->wide ? 16 : RELUCL_VECTOR_WIDTH;
+    return relucl__range_1d(ctx, n / width + n % width, 0);
+}
+
 relucl__range relucl__range_2d(size_t global0, size_t global1, size_t local0, size_t local1) {
     relucl__range r = {2, {global0, global1, 1}, {local0, local1, 1}};
     return r;

@@ -25,26 +25,30 @@ relucl_status relucl__check_activation(relucl_context *ctx, const char *fn, relu
                         (int)act.kind);
 }
 
-static const char *forward_kernel_name(relucl_activation_kind kind) {
+/* The kernel for kind, in its _wide (16 per work-item) form on CPU devices (ctx->wide). */
+#define PICK(ctx, name) ((ctx)->wide ? name "_wide" : name)
+
+static const char *forward_kernel_name(const relucl_context *ctx, relucl_activation_kind kind) {
     switch (kind) {
-    case RELUCL_RELU: return "relu_forward";
-    case RELUCL_LEAKY_RELU: return "leaky_relu_forward";
-    case RELUCL_ELU: return "elu_forward";
-    case RELUCL_CLIPPED_RELU: return "clipped_relu_forward";
-    case RELUCL_IDENTITY: return "identity_forward";
+    case RELUCL_RELU: return PICK(ctx, "relu_forward");
+    case RELUCL_LEAKY_RELU: return PICK(ctx, "leaky_relu_forward");
+    case RELUCL_ELU: return PICK(ctx, "elu_forward");
+    case RELUCL_CLIPPED_RELU: return PICK(ctx, "clipped_relu_forward");
+    case RELUCL_IDENTITY: return PICK(ctx, "identity_forward");
     case RELUCL_PRELU: break;
     }
     return NULL;
 }
 
 /* The backward kernels read x, except ELU from y, which needs its own formula. */
-static const char *backward_kernel_name(relucl_activation_kind kind, int from_y) {
+static const char *backward_kernel_name(const relucl_context *ctx, relucl_activation_kind kind,
+                                        int from_y) {
     switch (kind) {
-    case RELUCL_RELU: return "relu_backward";
-    case RELUCL_LEAKY_RELU: return "leaky_relu_backward";
-    case RELUCL_ELU: return from_y ? "elu_backward_y" : "elu_backward_x";
-    case RELUCL_CLIPPED_RELU: return "clipped_relu_backward";
-    case RELUCL_IDENTITY: return "identity_backward";
+    case RELUCL_RELU: return PICK(ctx, "relu_backward");
+    case RELUCL_LEAKY_RELU: return PICK(ctx, "leaky_relu_backward");
+    case RELUCL_ELU: return from_y ? PICK(ctx, "elu_backward_y") : PICK(ctx, "elu_backward_x");
+    case RELUCL_CLIPPED_RELU: return PICK(ctx, "clipped_relu_backward");
+    case RELUCL_IDENTITY: return PICK(ctx, "identity_backward");
     case RELUCL_PRELU: break;
     }
     return NULL;
@@ -60,8 +64,8 @@ relucl_status relucl_activation_forward(relucl_context *ctx, relucl_activation a
     RELUCL__TRY(relucl__check_tensor(ctx, fn, "y", y, &ny));
     RELUCL__TRY(relucl__check_same_count(ctx, fn, "y", ny, "x", nx));
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "y", y, "x", x, 1));
-    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, forward_kernel_name(act.kind),
-                          relucl__range_vector(ctx, nx), RELUCL__TENSOR(x), RELUCL__TENSOR(y),
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, forward_kernel_name(ctx, act.kind),
+                          relucl__range_elements(ctx, nx), RELUCL__TENSOR(x), RELUCL__TENSOR(y),
                           RELUCL__ULONG(nx), RELUCL__FLOAT(act.alpha));
 }
 
@@ -95,7 +99,8 @@ relucl_status relucl_activation_backward(relucl_context *ctx, relucl_activation 
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "dx", dx, "x", x, 0));
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "dx", dx, "y", y, 0));
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION,
-                          backward_kernel_name(act.kind, x == NULL), relucl__range_vector(ctx, ndy),
+                          backward_kernel_name(ctx, act.kind, x == NULL),
+                          relucl__range_elements(ctx, ndy),
                           RELUCL__TENSOR(x ? x : y), RELUCL__TENSOR(dy), RELUCL__TENSOR(dx),
                           RELUCL__ULONG(ndy), RELUCL__FLOAT(act.alpha));
 }
