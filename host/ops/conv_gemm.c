@@ -18,6 +18,9 @@
 
 #include <stdint.h>
 
+/* The filter gradient's GEMMs read at most this much of the columns each (see below). */
+#define PANEL_BYTES ((size_t)2 << 20)
+
 /* Makes ctx->workspace at least `bytes` long: allocated on first need, grown (released and
  * allocated again) when too small, else reused. */
 static relucl_status reserve(relucl_context *ctx, const char *fn, size_t bytes) {
@@ -240,11 +243,19 @@ relucl_status relucl__conv_gemm_backward_filter(relucl_context *ctx, const char 
             /* dw (K, C R S) += sum over the chunk's images of dy_n (K, P Q) col_n^T, with
              * each image's columns on their own and dy read where it is: no gather. */
             status = im2col(ctx, fn, g, &pl, x, n0, count, 0);
-            if (status == RELUCL_OK)
+            /* In panels of images whose columns stay in cache (PANEL_BYTES) while every
+             * block of dw passes over them: one GEMM over a whole chunk streamed conv2's
+             * 14 MiB of columns from memory once per block row, 1.25 times slower. */
+            size_t panel = PANEL_BYTES / (pl.taps * pl.plane * sizeof(float));
+            if (panel < 1)
+                panel = 1;
+            for (size_t i0 = 0; i0 < count && status == RELUCL_OK; i0 += panel) {
+                size_t part = count - i0 < panel ? count - i0 : panel;
                 status = relucl__gemm_own_segmented(
-                    ctx, fn, 1.0f, dy->buffer, dy->offset + n0 * pl.out, pl.plane, pl.out,
-                    ctx->workspace, 0, pl.plane, pl.taps * pl.plane, beta, dw->buffer,
-                    dw->offset, g->k, pl.taps, pl.plane, count);
+                    ctx, fn, 1.0f, dy->buffer, dy->offset + (n0 + i0) * pl.out, pl.plane, pl.out,
+                    ctx->workspace, i0 * pl.taps * pl.plane, pl.plane, pl.taps * pl.plane,
+                    i0 ? 1.0f : beta, dw->buffer, dw->offset, g->k, pl.taps, pl.plane, part);
+            }
             continue;
         }
         size_t dy_offset = pl.taps * cols; /* after the columns */
