@@ -150,13 +150,30 @@ kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col,
                     bcol ? bcol + j : 0, act, act_a);
         j += 4;
     }
-    for (; j < cols; j++)
-        for (size_t r = 0; r < rows; r++) {
-            float acc = 0.0f;
-            for (size_t p = 0; p < k; p++)
-                acc = fma(a[r * a_row + p * a_col], b[p * ldb + j], acc);
-            store_one(c + r * ldc + j, acc, alpha, beta, (int)r, (int)j, EPI);
-        }
+    if (j == cols)
+        return;
+    /* The last 1 to 3 columns as the lanes of one float4 per row (the rest zero), so the rows'
+     * sums run side by side: one scalar chain after another was most of a GEMM with n = 10.
+     * Each lane still sums its products in order of p. */
+    size_t t = cols - j;
+    float4 acc[GEMM_MR];
+#pragma unroll
+    for (int r = 0; r < GEMM_MR; r++)
+        acc[r] = (float4)(0.0f);
+    for (size_t p = 0; p < k; p++) {
+        const global float *bp = b + p * ldb + j;
+        float4 bv = (float4)(bp[0], t > 1 ? bp[1] : 0.0f, t > 2 ? bp[2] : 0.0f, 0.0f);
+#pragma unroll
+        for (int r = 0; r < GEMM_MR; r++)
+            if ((size_t)r < rows)
+                acc[r] = fma((float4)(a[r * a_row + p * a_col]), bv, acc[r]);
+    }
+    for (size_t r = 0; r < rows; r++) {
+        float lanes[4];
+        vstore4(acc[r], 0, lanes);
+        for (size_t q = 0; q < t; q++)
+            store_one(c + r * ldc + j + q, lanes[q], alpha, beta, (int)r, (int)(j + q), EPI);
+    }
 }
 
 static float lanes_sum(float16 v) {
@@ -188,6 +205,45 @@ kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
     c += co + batch * m * n + i0 * ldc + j0;
     size_t rows = min((size_t)GEMM_DR, m - i0), cols = min((size_t)GEMM_DR, n - j0);
     size_t full = k / 16 * 16; /* each piece's products in whole vectors */
+    if (rows == GEMM_DR && cols == GEMM_DR && segments == 1 && k < 16) {
+        /* Short dot products (a layer of 10 units): float4 lanes, whose sums cost a quarter
+         * of float16's; summing 16 mostly empty lanes per output was most of the work. */
+        float4 acc[GEMM_DR][GEMM_DR];
+#pragma unroll
+        for (int r = 0; r < GEMM_DR; r++)
+#pragma unroll
+            for (int j = 0; j < GEMM_DR; j++)
+                acc[r][j] = (float4)(0.0f);
+        size_t q = 0;
+        for (; q + 4 <= k; q += 4) {
+            float4 av[GEMM_DR], bv[GEMM_DR];
+#pragma unroll
+            for (int r = 0; r < GEMM_DR; r++) {
+                av[r] = vload4(0, a + r * lda + q);
+                bv[r] = vload4(0, b + r * ldb + q);
+            }
+#pragma unroll
+            for (int r = 0; r < GEMM_DR; r++)
+#pragma unroll
+                for (int j = 0; j < GEMM_DR; j++)
+                    acc[r][j] = fma(av[r], bv[j], acc[r][j]);
+        }
+        for (; q < k; q++)
+#pragma unroll
+            for (int r = 0; r < GEMM_DR; r++)
+#pragma unroll
+                for (int j = 0; j < GEMM_DR; j++)
+                    acc[r][j].s0 = fma(a[r * lda + q], b[j * ldb + q], acc[r][j].s0);
+#pragma unroll
+        for (int r = 0; r < GEMM_DR; r++)
+#pragma unroll
+            for (int j = 0; j < GEMM_DR; j++) {
+                float4 v = acc[r][j];
+                store_one(c + r * ldc + j, (v.s0 + v.s1) + (v.s2 + v.s3), alpha, beta, r, j, 0,
+                          0, RELUCL_KIND_IDENTITY, 0.0f);
+            }
+        return;
+    }
     if (rows == GEMM_DR && cols == GEMM_DR) {
         float16 acc[GEMM_DR][GEMM_DR];
 #pragma unroll

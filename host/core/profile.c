@@ -139,7 +139,8 @@ relucl_status relucl_context_profile_stop(relucl_context *ctx, relucl_profile_en
     relucl_status status = fold(ctx, fn);
     relucl__profile *p = ctx->profile;
     if (status == RELUCL_OK) {
-        qsort(p->totals, p->total_count, sizeof *p->totals, by_time_descending);
+        if (p->total_count) /* totals is NULL while nothing ran */
+            qsort(p->totals, p->total_count, sizeof *p->totals, by_time_descending);
         size_t n = capacity < p->total_count ? capacity : p->total_count;
         if (n)
             memcpy(entries, p->totals, n * sizeof *entries);
