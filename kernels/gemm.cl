@@ -312,3 +312,12 @@ kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
                       RELUCL_KIND_IDENTITY, 0.0f);
         }
 }
+
+/* dst (cols, rows) = src (rows, cols; rows ld apart) transposed: a b^T goes to gemm_rows as
+ * a (b^T), which runs faster than gemm_dots' dot products when there are enough rows of a. */
+kernel void gemm_transpose(global const float *src, ulong so, ulong ld, ulong rows, ulong cols,
+                           global float *dst) {
+    size_t c = get_global_id(0), r = get_global_id(1);
+    if (c < cols && r < rows)
+        dst[c * rows + r] = src[so + r * ld + c];
+}

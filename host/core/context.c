@@ -291,6 +291,8 @@ void relucl_context_destroy(relucl_context *ctx) {
     relucl__program_release_all(ctx);
     if (ctx->workspace)
         clReleaseMemObject(ctx->workspace);
+    if (ctx->gemm_scratch)
+        clReleaseMemObject(ctx->gemm_scratch);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->cl)
