@@ -125,7 +125,8 @@ RELUCL_API relucl_status relucl_context_record_event(relucl_context *ctx, cl_eve
 /* ---- Profiling: where the device time goes -------------------------------------------- */
 
 /* One kernel's share of a profile. name is the kernel's name ("gemm_rows", "relu_forward",
- * "CLBlastSgemm", ...), static storage owned by relucl. seconds sums each command's device
+ * "relu_forward_wide" (the 16-wide form CPU devices run), "CLBlastSgemm", ...), static storage
+ * owned by relucl. seconds sums each command's device
  * time: from CL_PROFILING_COMMAND_START, or the END of the command before it on the in-order
  * queue when that is later (some drivers stamp START at submission), to END. Gaps between
  * commands are not in it. */
