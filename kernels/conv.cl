@@ -196,12 +196,16 @@ kernel void conv_col2im(global const float *col, ulong co, ulong row_step, ulong
     if (SH == 1 && SW == 1) {
         /* Stride 1, the common case: source_index without its division and remainder, the
          * same taps in the same order. PoCL then runs a row of work-items as SIMD lanes. */
-        for (long r = 0; r < GR; r++) {
-            long p = h + PH - r * DH;
-            for (long s = 0; s < GS; s++) {
-                long q = wx + PW - s * DW;
-                if (p >= 0 && p < GP && q >= 0 && q < GQ)
-                    sum += colc[(r * GS + s) * (long)row_step + p * GQ + q];
+        /* Coordinates in int (every extent fits one, see GC), so the lanes' arithmetic is
+         * 32-bit; the row of col is the same for every work-item. conv1's col2im: 2x. */
+        int hi = (int)h, wi = (int)wx;
+        for (int r = 0; r < g.s4; r++) {
+            int p = hi + g.sc - r * g.se;
+            for (int s = 0; s < g.s5; s++) {
+                int q = wi + g.sd - s * g.sf;
+                global const float *row = colc + (r * GS + s) * (long)row_step;
+                if (p >= 0 && p < g.s6 && q >= 0 && q < g.s7)
+                    sum += row[(long)p * g.s7 + q];
             }
         }
         dx[dxo + (nc * GH + h) * GW + wx] = sum;
