@@ -61,10 +61,9 @@ kernel void pool_max_forward(POOL_FORWARD_ARGS) {
     for (uint h = rows.x; h < rows.y; h++) {
         for (uint w = cols.x; w < cols.y; w++) {
             float v = in[h * in_size.y + w];
-            if (v > best_value || isnan(v)) {
-                best_value = v;
-                best = h * in_size.y + w;
-            }
+            int take = (v > best_value) | isnan(v); /* |, not ||: no branch */
+            best_value = take ? v : best_value;
+            best = take ? h * in_size.y + w : best;
         }
     }
     size_t o = plane * ((size_t)out_size.x * out_size.y) + (size_t)row * out_size.y + col;
@@ -133,7 +132,7 @@ kernel void pool_max_forward_tiled(POOL_FORWARD_ARGS) {
         for (uint j = 0; j < ksize.y; j++) {
             uint at = (top + i) * in_size.y + left + j;
             float v = in[at];
-            int take = v > best_value || isnan(v);
+            int take = (v > best_value) | isnan(v); /* |, not ||: no branch */
             best_value = take ? v : best_value;
             best = take ? at : best;
         }
@@ -157,7 +156,7 @@ kernel void pool_max_forward_2x2(POOL_FORWARD_ARGS) {
     float best_value = -INFINITY;
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        int take = v[i] > best_value || isnan(v[i]);
+        int take = (v[i] > best_value) | isnan(v[i]); /* |, not ||: no branch */
         best_value = take ? v[i] : best_value;
         best = take ? where[i] : best;
     }
