@@ -1,5 +1,6 @@
 /* relucl's own GEMM kernels (kernels/gemm.cl), for CPU devices: CLBlast's kernels are shaped
- * for GPUs and reach about half of a CPU's speed under PoCL. gemm.c has checked the shapes. */
+ * for GPUs and reach a tenth of these under PoCL (relucl-bench gemm prints both). gemm.c has
+ * checked the shapes. */
 #include "blas/blas.h"
 
 #include <stdlib.h>
@@ -46,7 +47,7 @@ int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_tra
 /* b (n, k; rows b_cols apart) transposed into the context's GEMM scratch as a (k, n) tensor.
  * For a b^T with short rows (k < 64) and at least 16 rows of a, this plus the rows kernel beat
  * the dot kernel, whose per-output sums dominate short dot products: on PoCL 128 x 128 x 10
- * went from 8-12 to 18-26 GFLOP/s; at k = 128 and 256 the transpose cost what it saved. Fails
+ * went from 8-12 to 26-37 GFLOP/s; at k = 128 and 256 the transpose cost what it saved. Fails
  * (and the caller falls back to the dot kernel) when the scratch cannot be had; enqueues the
  * transpose only once the rows kernel exists, so a failing GEMM still enqueues nothing. */
 static relucl_status transposed(relucl_context *ctx, const char *fn, const relucl_tensor *b,
@@ -81,7 +82,7 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                                size_t m, size_t n, size_t k, size_t batch, size_t a_batch,
                                size_t b_batch, const relucl__epilogue *ep) {
     size_t a_cols = a->dims[a->ndim - 1], b_cols = b->dims[b->ndim - 1];
-    /* Work-items run in the order of their ids, dimension 0 fastest, one group each. The
+    /* Work-items run in the order of their ids, dimension 0 fastest (gemm_range). The
      * blocks along dimension 0 share the block of the operand along the slower dimension,
      * which stays in cache while the other operand streams past: by default dimension 0
      * walks the columns of C, so op(b) streams once per block row of C. That is cheap while
