@@ -100,6 +100,39 @@ kernel void prelu_backward_columns(global const float *x, ulong xo, global const
     partial[g * width + col] = sum;
 }
 
+/* prelu_forward and prelu_backward_columns for (rows, channels) tensors whose channels are a
+ * multiple of 16, on CPU devices: each work-item takes 16 channels as one float16, so the
+ * sign test is a vector compare and select (the scalar kernels ran PReLU at a fifth to a half
+ * of the device's copy). Same formulas, same sums in the same order. */
+kernel void prelu_forward_wide(global const float *x, ulong xo, global const float *w, ulong wo,
+                               global float *y, ulong yo, ulong rows, ulong width) {
+    size_t c = get_global_id(0) * 16, row = get_global_id(1);
+    if (c >= width || row >= rows)
+        return;
+    size_t i = row * width + c;
+    float16 v = vload16(0, x + xo + i), slope = vload16(0, w + wo + c);
+    vstore16(select(slope * v, v, v > 0.0f), 0, y + yo + i);
+}
+
+kernel void prelu_backward_columns_wide(global const float *x, ulong xo, global const float *w,
+                                        ulong wo, global const float *dy, ulong dyo,
+                                        global float *dx, ulong dxo, global float *partial,
+                                        ulong rows, ulong rows_per_group, ulong width) {
+    size_t c = get_global_id(0) * 16, g = get_global_id(1);
+    if (c >= width || g * rows_per_group >= rows) /* past the last column or group */
+        return;
+    float16 slope = vload16(0, w + wo + c), sum = (float16)(0.0f);
+    size_t end = min((size_t)rows, (g + 1) * (size_t)rows_per_group);
+    for (size_t row = g * rows_per_group; row < end; row++) {
+        size_t i = row * width + c;
+        float16 v = vload16(0, x + xo + i), d = vload16(0, dy + dyo + i);
+        int16 positive = v > 0.0f;
+        vstore16(select(slope * d, d, positive), 0, dx + dxo + i);
+        sum += select(v * d, (float16)(0.0f), positive);
+    }
+    vstore16(sum, 0, partial + g * width + c);
+}
+
 /* dw[c] = the partials of channel c summed over groups, then over its columns. */
 kernel void prelu_slope_sum_columns(global const float *partial, ulong groups, ulong inner,
                                     ulong channels, global float *dw, ulong dwo) {

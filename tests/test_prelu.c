@@ -165,6 +165,10 @@ static void test_prelu_1x1_matches_reference(void **state) {
 static void test_prelu_matrix_matches_reference(void **state) {
     (void)state;
     check_shape(2, (const size_t[]){3, 5}, 2);
+    /* channels a multiple of 16: the 16-wide kernels on CPU devices */
+    check_shape(2, (const size_t[]){37, 16}, 21);
+    check_shape(2, (const size_t[]){5, 64}, 22);
+    check_shape(2, (const size_t[]){257, 48}, 23);
 }
 
 static void test_prelu_nchw_uses_dims1_as_channel(void **state) {

@@ -39,6 +39,11 @@ static relucl_status check_prelu(relucl_context *ctx, const char *fn, const relu
     return RELUCL_OK;
 }
 
+/* (rows, channels) with channels a multiple of 16, on a CPU device: the _wide kernels. */
+static int wide_columns(const relucl_context *ctx, const prelu_layout *layout) {
+    return ctx->wide && layout->inner == 1 && layout->channels > 1 && layout->channels % 16 == 0;
+}
+
 relucl_status relucl_prelu_forward(relucl_context *ctx, const relucl_tensor *x,
                                    const relucl_tensor *slope, const relucl_tensor *y) {
     static const char fn[] = "relucl_prelu_forward";
@@ -57,6 +62,12 @@ relucl_status relucl_prelu_forward(relucl_context *ctx, const relucl_tensor *x,
     size_t width = layout.channels == 1 ? (layout.n < (1u << 20) ? layout.n : (1u << 20))
                                         : layout.inner * layout.channels;
     size_t rows = (layout.n + width - 1) / width;
+    const size_t wide_global[2] = {width / 16, rows};
+    if (wide_columns(ctx, &layout))
+        return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_forward_wide",
+                              relucl__range_shaped(ctx, 2, wide_global), RELUCL__TENSOR(x),
+                              RELUCL__TENSOR(slope), RELUCL__TENSOR(y), RELUCL__ULONG(rows),
+                              RELUCL__ULONG(width));
     if (rows > UINT32_MAX || width > UINT32_MAX)
         return relucl__fail(ctx, RELUCL_ERROR_UNSUPPORTED, fn, "x is too large for one launch");
     cl_uint inner = layout.channels == 1 ? (cl_uint)width : (cl_uint)layout.inner;
@@ -84,14 +95,22 @@ static relucl_status backward_columns(relucl_context *ctx, const char *fn, const
     size_t width = layout->inner * layout->channels, rows = layout->n / width;
     size_t groups = (rows + PRELU_ITEM_RUN - 1) / PRELU_ITEM_RUN;
     cl_mem partial;
-    RELUCL__TRY(prepare(ctx, fn, "prelu_backward_columns", "prelu_slope_sum_columns",
-                        groups * width, &partial));
+    int wide = wide_columns(ctx, layout);
+    const char *kernel = wide ? "prelu_backward_columns_wide" : "prelu_backward_columns";
+    RELUCL__TRY(prepare(ctx, fn, kernel, "prelu_slope_sum_columns", groups * width, &partial));
+    const size_t wide_global[2] = {width / 16, groups};
     relucl_status status =
-        RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_backward_columns",
-                       relucl__range_2d(width, groups, width >= 64 ? 64 : 1, 1), RELUCL__TENSOR(x),
-                       RELUCL__TENSOR(slope), RELUCL__TENSOR(dy), RELUCL__TENSOR(dx),
-                       RELUCL__MEM(partial), RELUCL__ULONG(rows), RELUCL__ULONG(PRELU_ITEM_RUN),
-                       RELUCL__ULONG(layout->inner), RELUCL__ULONG(layout->channels));
+        wide ? RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, kernel,
+                              relucl__range_shaped(ctx, 2, wide_global), RELUCL__TENSOR(x),
+                              RELUCL__TENSOR(slope), RELUCL__TENSOR(dy), RELUCL__TENSOR(dx),
+                              RELUCL__MEM(partial), RELUCL__ULONG(rows),
+                              RELUCL__ULONG(PRELU_ITEM_RUN), RELUCL__ULONG(width))
+             : RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, kernel,
+                              relucl__range_2d(width, groups, width >= 64 ? 64 : 1, 1),
+                              RELUCL__TENSOR(x), RELUCL__TENSOR(slope), RELUCL__TENSOR(dy),
+                              RELUCL__TENSOR(dx), RELUCL__MEM(partial), RELUCL__ULONG(rows),
+                              RELUCL__ULONG(PRELU_ITEM_RUN), RELUCL__ULONG(layout->inner),
+                              RELUCL__ULONG(layout->channels));
     if (status == RELUCL_OK)
         status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_slope_sum_columns",
                                 relucl__range_1d(ctx, layout->channels, 0), RELUCL__MEM(partial),
