@@ -31,14 +31,12 @@ static relucl__range gemm_range(size_t dim0, size_t dim1, size_t batch) {
 int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_transpose tb) {
     if (ctx->gemm_own == 0) {
         const char *choice = getenv("RELUCL_GEMM");
-        cl_device_type type = 0;
-        clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
         if (choice && !strcmp(choice, "clblast"))
             ctx->gemm_own = -1;
         else if (choice && !strcmp(choice, "relucl"))
             ctx->gemm_own = 1;
         else
-            ctx->gemm_own = (type & CL_DEVICE_TYPE_CPU) ? 1 : -1;
+            ctx->gemm_own = relucl__cpu_kernels(ctx) ? 1 : -1;
     }
     /* op(a) = a^T with op(b) = b^T has neither operand contiguous the way a kernel wants. */
     return ctx->gemm_own > 0 && !(ta == RELUCL_TRANS && tb == RELUCL_TRANS);

@@ -135,6 +135,17 @@ static relucl_status choose_device(const char *spec, candidate *chosen, char *wh
 
 static relucl_context *context_alloc(void) { return calloc(1, sizeof(relucl_context)); }
 
+int relucl__cpu_kernels(const relucl_context *ctx) {
+    const char *choice = getenv("RELUCL_KERNELS");
+    if (choice && !strcmp(choice, "cpu"))
+        return 1;
+    if (choice && !strcmp(choice, "gpu"))
+        return 0;
+    cl_device_type type = 0;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    return (type & CL_DEVICE_TYPE_CPU) != 0;
+}
+
 /* Fills in what every context needs to know about its device. */
 static void describe_device(relucl_context *ctx) {
     clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof ctx->device_name - 1, ctx->device_name,
@@ -144,9 +155,7 @@ static void describe_device(relucl_context *ctx) {
                     &ctx->max_work_group, NULL);
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc,
                     &ctx->max_alloc, NULL);
-    cl_device_type type = 0;
-    clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    ctx->wide = (type & CL_DEVICE_TYPE_CPU) != 0;
+    ctx->wide = relucl__cpu_kernels(ctx);
 }
 
 static void copy_message(char *message, size_t size, const char *text) {

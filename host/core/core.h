@@ -62,6 +62,12 @@ struct relucl_context {
             return relucl__status;                                                                 \
     } while (0)
 
+/* ---- context.c ------------------------------------------------------------------------- */
+/* 1 when the context runs the kernel forms written for CPUs (relucl's own GEMM, 16-wide
+ * element-wise kernels): a CPU device, or RELUCL_KERNELS=cpu (=gpu for the others), which
+ * lets a simulator such as Oclgrind check the CPU forms too. */
+int relucl__cpu_kernels(const relucl_context *ctx);
+
 /* ---- error.c --------------------------------------------------------------------------- */
 /* Records "fn: message" as the context's error (when ctx is not NULL) and returns status. */
 relucl_status relucl__fail(relucl_context *ctx, relucl_status status, const char *fn,
