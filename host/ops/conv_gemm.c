@@ -1,19 +1,20 @@
-/* The GEMM algorithm: im2col into the context's workspace, CLBlast, then col2im or the fused
- * bias-and-activation pass.
+/* The GEMM algorithm: im2col into the context's workspace, GEMMs, then col2im (data
+ * gradient) or bias and activation (forward).
  *
- * Images go through in chunks (see relucl__conv_chunk_images). For the forward and the data
- * gradient a chunk's images sit side by side in one matrix, so a chunk is one GEMM per group
- * however small the images: y_g (K/g, images * P * Q) = w_g (K/g, C/g R S) x col_g (C/g R S,
- * images * P * Q). Without groups the data gradient is instead one batched GEMM per chunk,
- * col_n = w^T dy_n, which reads dy in place (no gather; the CNN step's 2.8 ms per call on
- * PoCL) and gives each image its own (C R S, P Q) columns for col2im. On PoCL one GEMM per image was 1.2 to 1.5 times slower for 14x14 and 28x28
- * images, and several times slower where CLBlast sent the small GEMMs to its direct kernel.
- * Each output is one dot product over C/g R S (or K/g) whatever the chunk; only where chunking
- * moves a GEMM across CLBlast's direct/indirect threshold can y or dx change in the last bits.
- * The filter gradient sums over the images and their positions: one GEMM per chunk, with the
- * chunk's dy gathered beside its columns (beta 1 after the first chunk). Image by image, as
- * before, was 130 small GEMMs per CNN step and 3-4 times slower on PoCL; the order of the
- * sum now follows the chunks, so their size can move dw in the last bits. */
+ * Images go through in chunks (relucl__conv_chunk_images), in one of two layouts:
+ * - relucl's own GEMM (CPU devices), no groups: each image keeps its own (C R S, P Q)
+ *   columns and the GEMMs read dy and write y where they are. Forward: one batched GEMM
+ *   writing act(w col_n + b) into y (bias and activation in the GEMM's epilogue). Data
+ *   gradient: one batched GEMM col_n = w^T dy_n, then col2im. Filter gradient: the sum over
+ *   the images of dy_n col_n^T as a GEMM whose k runs in pieces, in panels of images.
+ * - otherwise (CLBlast; groups): a chunk's images side by side in one matrix, one GEMM per
+ *   group however small the images, y_g (K/g, images P Q) = w_g col_g, then the bias and
+ *   activation pass; dy is gathered beside the columns for both gradients. On PoCL with
+ *   CLBlast one GEMM per image was 1.2-1.5 times slower for 14x14 and 28x28 images, and
+ *   several times slower where CLBlast sent the small GEMMs to its direct kernel.
+ * Each element of y or dx is one dot product whatever the chunk (only a move across
+ * CLBlast's direct/indirect threshold can change its last bits); dw sums over the images by
+ * chunk and panel, so their sizes can move it in the last bits. */
 #include "ops/conv.h"
 
 #include <stdint.h>
