@@ -17,14 +17,25 @@
 
 static size_t blocks(size_t n, size_t block) { return (n + block - 1) / block; }
 
-/* Up to 8 blocks of C per work-group along dimension 0: PoCL pays a fixed cost per group
- * (about 70 ns, most of a 128 x 128 x 10 GEMM's work-item), and 8 keeps enough groups for
- * every core. The kernels skip the blocks past C's edge. */
-static relucl__range gemm_range(size_t dim0, size_t dim1, size_t batch) {
-    size_t local = 1;
+/* The index space of an (m, n) C in blocks of block_m x block_n over `batch` matrices, with
+ * op(b) k_total x n. Work-items run in the order of their ids, dimension 0 fastest, in groups
+ * of up to 8 along it: PoCL pays a fixed cost per group (about 70 ns, most of a 128 x 128 x 10
+ * GEMM's work-item), and 8 keeps enough groups for every core; the kernels skip the blocks
+ * past C's edge. The blocks along dimension 0 share the block of the operand along the
+ * slower dimension, which stays in cache while the other operand streams past: by default
+ * dimension 0 walks the columns of C, so op(b) streams once per block row of C. That is cheap
+ * while op(b) sits in the last-level cache, and costly past it: conv2's 27 MiB of columns
+ * (64 x 23716 x 288) ran at 43 GFLOP/s, 106 with rows first. So rows first (*rows_first)
+ * where op(b) is over STREAM_BYTES and C is wider than tall; on PoCL, rows first for conv1's
+ * 3.6 MiB (K = 9) ran 4.6 times slower, and for conv2's 6 MiB data gradient 1.4 times. */
+static relucl__range block_range(size_t m, size_t n, size_t k_total, size_t block_m,
+                                 size_t block_n, size_t batch, cl_uint *rows_first) {
+    *rows_first = n > m && k_total * n * sizeof(float) > STREAM_BYTES;
+    size_t row_blocks = blocks(m, block_m), col_blocks = blocks(n, block_n);
+    size_t dim0 = *rows_first ? row_blocks : col_blocks, local = 1;
     while (local < 8 && local * 2 <= dim0)
         local *= 2;
-    relucl__range r = {3, {dim0, dim1, batch}, {local, 1, 1}};
+    relucl__range r = {3, {dim0, *rows_first ? col_blocks : row_blocks, batch}, {local, 1, 1}};
     return r;
 }
 
@@ -36,7 +47,7 @@ int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_tra
         else if (choice && !strcmp(choice, "relucl"))
             ctx->gemm_own = 1;
         else
-            ctx->gemm_own = relucl__cpu_kernels(ctx) ? 1 : -1;
+            ctx->gemm_own = ctx->wide ? 1 : -1;
     }
     /* op(a) = a^T with op(b) = b^T has neither operand contiguous the way a kernel wants. */
     return ctx->gemm_own > 0 && !(ta == RELUCL_TRANS && tb == RELUCL_TRANS);
@@ -45,26 +56,16 @@ int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_tra
 /* b (n, k; rows b_cols apart) transposed into the context's GEMM scratch as a (k, n) tensor.
  * For a b^T with short rows (k < 64) and at least 16 rows of a, this plus the rows kernel beat
  * the dot kernel, whose per-output sums dominate short dot products: on PoCL 128 x 128 x 10
- * went from 8-12 to 26-37 GFLOP/s; at k = 128 and 256 the transpose cost what it saved. Fails
- * (and the caller falls back to the dot kernel) when the scratch cannot be had; enqueues the
+ * went from 8-12 to 26-37 GFLOP/s; at k = 128 and 256 the transpose cost what it saved. When
+ * it fails (no scratch, no kernel) the caller falls back to the dot kernel; it enqueues the
  * transpose only once the rows kernel exists, so a failing GEMM still enqueues nothing. */
 static relucl_status transposed(relucl_context *ctx, const char *fn, const relucl_tensor *b,
                                 size_t b_cols, size_t n, size_t k, relucl_tensor *out) {
     cl_kernel unused;
     RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows", &unused));
-    size_t bytes = n * k * sizeof(float);
-    if (!ctx->gemm_scratch || ctx->gemm_scratch_size < bytes) {
-        if (ctx->gemm_scratch)
-            clReleaseMemObject(ctx->gemm_scratch); /* freed once queued work is done with it */
-        ctx->gemm_scratch_size = 0;
-        cl_int err = CL_SUCCESS;
-        ctx->gemm_scratch = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
-        if (err != CL_SUCCESS) {
-            ctx->gemm_scratch = NULL;
-            return RELUCL_ERROR_OUT_OF_MEMORY; /* no message: the caller falls back */
-        }
-        ctx->gemm_scratch_size = bytes;
-    }
+    RELUCL__TRY(relucl__scratch_reserve(ctx, fn, "clCreateBuffer (GEMM scratch)",
+                                        &ctx->gemm_scratch, &ctx->gemm_scratch_size,
+                                        n * k * sizeof(float)));
     const size_t global[2] = {k, n};
     RELUCL__TRY(RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_transpose",
                                relucl__range_shaped(ctx, 2, global), RELUCL__TENSOR(b),
@@ -80,26 +81,17 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                                size_t m, size_t n, size_t k, size_t batch, size_t a_batch,
                                size_t b_batch, const relucl__epilogue *ep) {
     size_t a_cols = a->dims[a->ndim - 1], b_cols = b->dims[b->ndim - 1];
-    /* Work-items run in the order of their ids, dimension 0 fastest (gemm_range). The
-     * blocks along dimension 0 share the block of the operand along the slower dimension,
-     * which stays in cache while the other operand streams past: by default dimension 0
-     * walks the columns of C, so op(b) streams once per block row of C. That is cheap while
-     * op(b) sits in the last-level cache, and costly past it: conv2's 27 MiB of columns
-     * (64 x 23716 x 288) ran at 43 GFLOP/s, 106 with rows first. Rows first where op(b) is
-     * over STREAM_BYTES and C is wider than tall; on PoCL, rows first for conv1's 3.6 MiB
-     * (K = 9) ran 4.6 times slower, and for conv2's 6 MiB data gradient 1.4 times. */
-    cl_uint rows_first = n > m && k * n * sizeof(float) > STREAM_BYTES;
     int dots = tb == RELUCL_TRANS; /* op(a) = a: both run along k */
-    size_t row_blocks = blocks(m, dots ? DOTS : ROWS_MR),
-           col_blocks = blocks(n, dots ? DOTS : ROWS_NR);
-    relucl__range range = gemm_range(rows_first ? row_blocks : col_blocks,
-                                     rows_first ? col_blocks : row_blocks, batch);
     if (dots && batch == 1 && m >= 16 && k > 0 && k < 64 && n * k <= TRANSPOSED_MAX) {
         relucl_tensor bt;
         if (transposed(ctx, fn, b, b_cols, n, k, &bt) == RELUCL_OK)
             return relucl__gemm_own(ctx, fn, ta, RELUCL_NO_TRANS, alpha, a, &bt, beta, c, m, n, k,
                                     1, 0, 0, ep);
+        ctx->error[0] = '\0'; /* the dot kernel below answers instead */
     }
+    cl_uint rows_first;
+    relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR, dots ? DOTS : ROWS_NR,
+                                      batch, &rows_first);
     if (dots)
         return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range,
                               RELUCL__TENSOR(a), RELUCL__ULONG(a_cols), RELUCL__ULONG(a_batch),
@@ -128,10 +120,8 @@ relucl_status relucl__gemm_own_segmented(relucl_context *ctx, const char *fn, fl
                                          size_t bo, size_t ldb, size_t b_seg, float beta,
                                          cl_mem c, size_t co, size_t m, size_t n, size_t k,
                                          size_t segments) {
-    cl_uint rows_first = n > m && segments * k * n * sizeof(float) > STREAM_BYTES;
-    size_t row_blocks = blocks(m, DOTS), col_blocks = blocks(n, DOTS);
-    relucl__range range = gemm_range(rows_first ? row_blocks : col_blocks,
-                                     rows_first ? col_blocks : row_blocks, 1);
+    cl_uint rows_first;
+    relucl__range range = block_range(m, n, segments * k, DOTS, DOTS, 1, &rows_first);
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range, RELUCL__MEM(a),
                           RELUCL__ULONG(ao), RELUCL__ULONG(lda), RELUCL__ULONG(0), RELUCL__MEM(b),
                           RELUCL__ULONG(bo), RELUCL__ULONG(ldb), RELUCL__ULONG(0), RELUCL__MEM(c),

@@ -135,7 +135,9 @@ static relucl_status choose_device(const char *spec, candidate *chosen, char *wh
 
 static relucl_context *context_alloc(void) { return calloc(1, sizeof(relucl_context)); }
 
-int relucl__cpu_kernels(const relucl_context *ctx) {
+/* 1 for the kernel forms written for CPUs: a CPU device, or RELUCL_KERNELS=cpu (=gpu for the
+ * others), which lets a simulator such as Oclgrind check the CPU forms too. */
+static int cpu_kernels(const relucl_context *ctx) {
     const char *choice = getenv("RELUCL_KERNELS");
     if (choice && !strcmp(choice, "cpu"))
         return 1;
@@ -155,7 +157,7 @@ static void describe_device(relucl_context *ctx) {
                     &ctx->max_work_group, NULL);
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc,
                     &ctx->max_alloc, NULL);
-    ctx->wide = relucl__cpu_kernels(ctx);
+    ctx->wide = cpu_kernels(ctx);
 }
 
 static void copy_message(char *message, size_t size, const char *text) {

@@ -38,7 +38,9 @@ struct relucl_context {
     relucl__kernel_slot kernels[RELUCL_MAX_KERNELS];
     int kernel_count;
     size_t max_work_group;
-    int wide; /* a CPU device: activations run their 16-wide kernels (ops/activation.c) */
+    /* The kernel forms written for CPUs (a CPU device, or RELUCL_KERNELS=cpu): 16-wide
+     * element-wise kernels (ops/activation.c, ops/prelu.c) and relucl's own GEMM. */
+    int wide;
     cl_ulong max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer */
     relucl__cache_stats cache;
     cl_mem workspace; /* convolution scratch, grown on demand, reused (ops/conv_gemm.c) */
@@ -61,12 +63,6 @@ struct relucl_context {
         if (relucl__status != RELUCL_OK)                                                           \
             return relucl__status;                                                                 \
     } while (0)
-
-/* ---- context.c ------------------------------------------------------------------------- */
-/* 1 when the context runs the kernel forms written for CPUs (relucl's own GEMM, 16-wide
- * element-wise kernels): a CPU device, or RELUCL_KERNELS=cpu (=gpu for the others), which
- * lets a simulator such as Oclgrind check the CPU forms too. */
-int relucl__cpu_kernels(const relucl_context *ctx);
 
 /* ---- error.c --------------------------------------------------------------------------- */
 /* Records "fn: message" as the context's error (when ctx is not NULL) and returns status. */
@@ -190,6 +186,11 @@ relucl_status relucl__launch(relucl_context *ctx, const char *fn, relucl__progra
 /* A float buffer of count elements (at least one: OpenCL has no empty buffers). */
 relucl_status relucl__buffer_create(relucl_context *ctx, const char *fn, const char *what,
                                     size_t count, cl_mem *out);
+/* Makes *buffer (a context's scratch, *size bytes) at least `bytes` long: allocated on first
+ * need, grown (released and allocated again) when too small, else reused. On failure *buffer
+ * is NULL and *size 0, and the error names `what`. */
+relucl_status relucl__scratch_reserve(relucl_context *ctx, const char *fn, const char *what,
+                                      cl_mem *buffer, size_t *size, size_t bytes);
 
 /* ---- profile.c: per-kernel device times --------------------------------------------- */
 /* Where the next command's event goes when a profile is running (NULL otherwise): pass it as

@@ -36,6 +36,23 @@ relucl_status relucl__buffer_create(relucl_context *ctx, const char *fn, const c
     return err == CL_SUCCESS ? RELUCL_OK : relucl__fail_cl(ctx, fn, what, err);
 }
 
+relucl_status relucl__scratch_reserve(relucl_context *ctx, const char *fn, const char *what,
+                                      cl_mem *buffer, size_t *size, size_t bytes) {
+    if (bytes == 0 || (*buffer && *size >= bytes))
+        return RELUCL_OK;
+    if (*buffer)
+        clReleaseMemObject(*buffer); /* freed once queued work is done with it */
+    *buffer = NULL;
+    *size = 0;
+    cl_int err = CL_SUCCESS;
+    cl_mem grown = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        return relucl__fail_cl(ctx, fn, what, err);
+    *buffer = grown;
+    *size = bytes;
+    return RELUCL_OK;
+}
+
 relucl_status relucl_tensor_create(relucl_context *ctx, int ndim, const size_t *dims,
                                    relucl_tensor *out) {
     static const char fn[] = "relucl_tensor_create";

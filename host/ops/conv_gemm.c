@@ -22,24 +22,6 @@
 /* The filter gradient's GEMMs read at most this much of the columns each (see below). */
 #define PANEL_BYTES ((size_t)2 << 20)
 
-/* Makes ctx->workspace at least `bytes` long: allocated on first need, grown (released and
- * allocated again) when too small, else reused. */
-static relucl_status reserve(relucl_context *ctx, const char *fn, size_t bytes) {
-    if (bytes == 0 || (ctx->workspace && ctx->workspace_size >= bytes))
-        return RELUCL_OK;
-    if (ctx->workspace)
-        clReleaseMemObject(ctx->workspace); /* freed once queued work is done with it */
-    ctx->workspace = NULL;
-    ctx->workspace_size = 0;
-    cl_int err = CL_SUCCESS;
-    cl_mem buffer = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS)
-        return relucl__fail_cl(ctx, fn, "clCreateBuffer (convolution workspace)", err);
-    ctx->workspace = buffer;
-    ctx->workspace_size = bytes;
-    return RELUCL_OK;
-}
-
 /* Per-image sizes in floats, and the images per chunk. */
 typedef struct conv_plan {
     size_t taps, group_taps, plane, image, out, chunk;
@@ -54,7 +36,9 @@ static relucl_status plan(relucl_context *ctx, const char *fn, const relucl__con
     pl->image = g->c * g->h * g->w;
     pl->out = g->k * pl->plane;
     pl->chunk = relucl__conv_chunk_images(g, relucl__conv_workspace_limit(ctx));
-    return reserve(ctx, fn, pl->chunk * relucl__conv_scratch_floats(g) * sizeof(float));
+    return relucl__scratch_reserve(ctx, fn, "clCreateBuffer (convolution workspace)",
+                                   &ctx->workspace, &ctx->workspace_size,
+                                   pl->chunk * relucl__conv_scratch_floats(g) * sizeof(float));
 }
 
 static relucl_tensor view(cl_mem buffer, size_t offset, size_t batch, size_t rows, size_t cols) {
