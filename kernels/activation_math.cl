@@ -40,6 +40,23 @@ EXPM1_NEG_FN(float16, int16)
 #define IDENTITY_F(T, x, a) (x)
 #define CLIPPED_F(T, x, a) ((x) <= (T)0.0f ? (T)0.0f : ((x) >= (T)(a) ? (T)(a) : (x)))
 
+/* act(v) for an activation kind (RELUCL_KIND_*, not PReLU) in type T: the formulas above
+ * for kernels that take the kind as an argument (conv.cl, dense.cl, gemm.cl's epilogue). */
+#define ACTIVATE_FN(T)                                                                           \
+    T activate_##T(T v, int kind, float a) {                                                    \
+        switch (kind) {                                                                         \
+        case RELUCL_KIND_RELU: return RELU_F(T, v, a);                                          \
+        case RELUCL_KIND_LEAKY: return LEAKY_F(T, v, a);                                        \
+        case RELUCL_KIND_ELU: return ELU_F(T, v, a);                                            \
+        case RELUCL_KIND_CLIPPED: return CLIPPED_F(T, v, a);                                    \
+        default: return v;                                                                      \
+        }                                                                                       \
+    }
+ACTIVATE_FN(float)
+ACTIVATE_FN(float4)
+ACTIVATE_FN(float8)
+ACTIVATE_FN(float16)
+
 /* Gradients: s is x (or, where noted, y, which gives the same answer), g is dy. */
 #define RELU_G(T, s, g, a) ((s) <= (T)0.0f ? (T)0.0f : (g))
 #define LEAKY_G(T, s, g, a) ((s) > (T)0.0f ? (g) : (T)(a) * (g))

@@ -33,16 +33,6 @@
 #define DH ((long)g.se)  /* dilation */
 #define DW ((long)g.sf)
 
-float conv_activate(int kind, float v, float a) {
-    switch (kind) {
-    case RELUCL_KIND_RELU: return RELU_F(float, v, a);
-    case RELUCL_KIND_LEAKY: return LEAKY_F(float, v, a);
-    case RELUCL_KIND_ELU: return ELU_F(float, v, a);
-    case RELUCL_KIND_CLIPPED: return CLIPPED_F(float, v, a);
-    default: return v;
-    }
-}
-
 /* y[n, k, p, q] = act(b[k] + sum over c, r, s (in that order) of x * w); range (Q, P, N * K). */
 kernel void conv_forward_naive(global const float *x, ulong xo, global const float *w, ulong wo,
                                global const float *b, ulong bo, int has_bias, global float *y,
@@ -68,7 +58,7 @@ kernel void conv_forward_naive(global const float *x, ulong xo, global const flo
         }
     if (has_bias)
         sum += b[bo + k];
-    y[yo + (nk * GP + p) * GQ + q] = conv_activate(kind, sum, a);
+    y[yo + (nk * GP + p) * GQ + q] = activate_float(sum, kind, a);
 }
 
 /* The output row p that filter row r reads at input row h, or -1 when there is none. */
@@ -236,7 +226,7 @@ kernel void conv_bias_act(global const float *z, ulong zo, global const float *b
     float v = z[zo + (k * (long)images + n) * plane + i];
     if (has_bias)
         v += b[bo + k];
-    y[yo + nk * plane + i] = conv_activate(kind, v, a);
+    y[yo + nk * plane + i] = activate_float(v, kind, a);
 }
 
 /* Before the data GEMM: the chunk's dy (images, K, P * Q) as one (K, images * P * Q) matrix.

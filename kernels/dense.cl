@@ -5,14 +5,7 @@
 #pragma OPENCL FP_CONTRACT OFF
 
 float activate(int kind, float v, float a, float slope) {
-    switch (kind) {
-    case RELUCL_KIND_RELU: return RELU_F(float, v, a);
-    case RELUCL_KIND_LEAKY: return LEAKY_F(float, v, a);
-    case RELUCL_KIND_ELU: return ELU_F(float, v, a);
-    case RELUCL_KIND_CLIPPED: return CLIPPED_F(float, v, a);
-    case RELUCL_KIND_PRELU: return v > 0.0f ? v : slope * v;
-    default: return v;
-    }
+    return kind == RELUCL_KIND_PRELU ? (v > 0.0f ? v : slope * v) : activate_float(v, kind, a);
 }
 
 /* s is the pre-activation z when from_z, else the output y (see semantics of each formula). */

@@ -17,47 +17,31 @@
 
 /* The epilogue every store of gemm_rows ends with: c's value plus a bias, one per row of C
  * (brow[r], brow not NULL) or one per column (bcol[j], bcol not NULL), then an activation
- * with relucl's formulas (activation_math.cl): a convolution's or dense layer's bias and
- * ReLU in the GEMM's own pass over C instead of a second pass through memory. The sum and
- * the formula are the ones the separate kernels apply, so the bits are the same. */
-#define ACTIVATE_FN(T)                                                                             \
-    static T activate_##T(T v, int kind, float a) {                                               \
-        switch (kind) {                                                                           \
-        case RELUCL_KIND_RELU: return RELU_F(T, v, a);                                            \
-        case RELUCL_KIND_LEAKY: return LEAKY_F(T, v, a);                                          \
-        case RELUCL_KIND_ELU: return ELU_F(T, v, a);                                              \
-        case RELUCL_KIND_CLIPPED: return CLIPPED_F(T, v, a);                                      \
-        default: return v;                                                                        \
-        }                                                                                         \
-    }
-ACTIVATE_FN(float)
-ACTIVATE_FN(float4)
-ACTIVATE_FN(float8)
-ACTIVATE_FN(float16)
+ * (activate_T, activation_math.cl): a convolution's or dense layer's bias and ReLU in the
+ * GEMM's own pass over C instead of a second pass through memory. The sum and the formula
+ * are the ones the separate kernels apply, so the bits are the same. */
 
 /* What the epilogue needs besides the value; brow and bcol already point at the block's
  * first row and column. */
 #define EPI_ARGS const global float *brow, const global float *bcol, int act, float act_a
 #define EPI brow, bcol, act, act_a
 
-static void store_row(global float *c, float16 lo, float16 hi, float alpha, float beta, int r,
-                      EPI_ARGS) {
-    lo *= alpha;
-    hi *= alpha;
-    if (beta != 0.0f) {
-        lo = fma((float16)(beta), vload16(0, c), lo);
-        hi = fma((float16)(beta), vload16(1, c), hi);
+/* c[0..W) = act(alpha v + beta c + bias), the bias of row r or of these W columns. */
+#define STORE_VEC(W)                                                                              \
+    static void store_vec##W(global float *c, float##W v, float alpha, float beta, int r,        \
+                             EPI_ARGS) {                                                          \
+        v *= alpha;                                                                               \
+        if (beta != 0.0f)                                                                         \
+            v = fma((float##W)(beta), vload##W(0, c), v);                                         \
+        if (brow)                                                                                 \
+            v += (float##W)(brow[r]);                                                             \
+        else if (bcol)                                                                            \
+            v += vload##W(0, bcol);                                                               \
+        vstore##W(activate_float##W(v, act, act_a), 0, c);                                        \
     }
-    if (brow) {
-        lo += (float16)(brow[r]);
-        hi += (float16)(brow[r]);
-    } else if (bcol) {
-        lo += vload16(0, bcol);
-        hi += vload16(1, bcol);
-    }
-    vstore16(activate_float16(lo, act, act_a), 0, c);
-    vstore16(activate_float16(hi, act, act_a), 1, c);
-}
+STORE_VEC(16)
+STORE_VEC(8)
+STORE_VEC(4)
 
 static void store_one(global float *c, float acc, float alpha, float beta, int r, int j,
                       EPI_ARGS) {
@@ -82,16 +66,8 @@ static void store_one(global float *c, float acc, float alpha, float beta, int r
             _Pragma("unroll") for (int r = 0; r < GEMM_MR; r++) if ((size_t)r < rows) acc[r] =    \
                 fma((float##W)(a[r * a_row + p * a_col]), bv, acc[r]);                            \
         }                                                                                         \
-        _Pragma("unroll") for (int r = 0; r < GEMM_MR; r++) if ((size_t)r < rows) {               \
-            float##W v = acc[r] * alpha;                                                          \
-            if (beta != 0.0f)                                                                     \
-                v = fma((float##W)(beta), vload##W(0, c + r * ldc), v);                           \
-            if (brow)                                                                             \
-                v += (float##W)(brow[r]);                                                         \
-            else if (bcol)                                                                        \
-                v += vload##W(0, bcol);                                                           \
-            vstore##W(activate_float##W(v, act, act_a), 0, c + r * ldc);                          \
-        }                                                                                         \
+        _Pragma("unroll") for (int r = 0; r < GEMM_MR; r++) if ((size_t)r < rows)                 \
+            store_vec##W(c + r * ldc, acc[r], alpha, beta, r, EPI);                               \
     }
 ROWS_CHUNK(16)
 ROWS_CHUNK(8)
@@ -131,8 +107,11 @@ kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col,
             }
         }
 #pragma unroll
-        for (int r = 0; r < GEMM_MR; r++)
-            store_row(c + r * ldc, lo[r], hi[r], alpha, beta, r, EPI);
+        for (int r = 0; r < GEMM_MR; r++) {
+            store_vec16(c + r * ldc, lo[r], alpha, beta, r, EPI);
+            store_vec16(c + r * ldc + 16, hi[r], alpha, beta, r, brow, bcol ? bcol + 16 : 0, act,
+                        act_a);
+        }
         return;
     }
     /* An edge block: the widest vectors that fit, then single columns. */
