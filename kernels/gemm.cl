@@ -4,16 +4,31 @@
  * core's stream of FMAs. Row-major throughout; matrix `batch` is at offset batch * stride.
  *
  * gemm_rows: op(b) is b itself (rows contiguous along n). A block is GEMM_MR rows by
- *   GEMM_NR (two float16) columns: per k, two vector loads of b, GEMM_MR scalars of op(a)
+ *   GEMM_NR (two vectors) columns: per k, two vector loads of b, GEMM_MR scalars of op(a)
  *   (any layout: element (i, p) is at a[i * a_row + p * a_col]) and 2 GEMM_MR vector FMAs.
  * gemm_dots: op(a) = a and op(b) = b^T, so both are contiguous along k: a GEMM_DR x GEMM_DR
  *   block of dot products, 16 k at a time, each lane summed at the end.
  * Blocks at the right and bottom edges take the plain loop. c = alpha acc + beta c; with
  * beta 0, c is not read. */
 
+/* GEMM_LANES (build option, 8 or 16: the device's native float vector) sizes the blocks so
+ * the accumulators and the operands of one step stay in registers: 8 x 32 in float16 takes 16
+ * of AVX-512's 32, 6 x 16 in float8 12 of AVX2's 16. */
+#ifndef RELUCL_GEMM_LANES
+#define RELUCL_GEMM_LANES 16
+#endif
+#if RELUCL_GEMM_LANES == 16
 #define GEMM_MR 8
-#define GEMM_NR 32
+#else
+#define GEMM_MR 6
+#endif
+#define GEMM_NR (2 * RELUCL_GEMM_LANES)
 #define GEMM_DR 4
+#define CAT_(x, y) x##y
+#define CAT(x, y) CAT_(x, y)
+#define floatL CAT(float, RELUCL_GEMM_LANES)
+#define vloadL CAT(vload, RELUCL_GEMM_LANES)
+#define store_vecL CAT(store_vec, RELUCL_GEMM_LANES)
 
 /* The epilogue every store of gemm_rows ends with: c's value plus a bias, one per row of C
  * (brow[r], brow not NULL) or one per column (bcol[j], bcol not NULL), then an activation
@@ -91,26 +106,27 @@ kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col,
     c += co + batch * m * n + i0 * ldc + j0;
     size_t rows = min((size_t)GEMM_MR, m - i0), cols = min((size_t)GEMM_NR, n - j0);
     if (rows == GEMM_MR && cols == GEMM_NR) {
-        float16 lo[GEMM_MR], hi[GEMM_MR];
+        floatL lo[GEMM_MR], hi[GEMM_MR];
 #pragma unroll
         for (int r = 0; r < GEMM_MR; r++)
-            lo[r] = hi[r] = (float16)(0.0f);
+            lo[r] = hi[r] = (floatL)(0.0f);
         for (size_t p = 0; p < k; p++) {
             const global float *bp = b + p * ldb;
-            float16 b0 = vload16(0, bp), b1 = vload16(1, bp);
+            floatL b0 = vloadL(0, bp), b1 = vloadL(1, bp);
             const global float *ap = a + p * a_col;
 #pragma unroll
             for (int r = 0; r < GEMM_MR; r++) {
-                float16 av = (float16)(ap[r * a_row]);
+                floatL av = (floatL)(ap[r * a_row]);
                 lo[r] = fma(av, b0, lo[r]);
                 hi[r] = fma(av, b1, hi[r]);
             }
         }
+        const int lanes = RELUCL_GEMM_LANES;
 #pragma unroll
         for (int r = 0; r < GEMM_MR; r++) {
-            store_vec16(c + r * ldc, lo[r], alpha, beta, r, EPI);
-            store_vec16(c + r * ldc + 16, hi[r], alpha, beta, r, brow, bcol ? bcol + 16 : 0, act,
-                        act_a);
+            store_vecL(c + r * ldc, lo[r], alpha, beta, r, EPI);
+            store_vecL(c + r * ldc + lanes, hi[r], alpha, beta, r, brow, bcol ? bcol + lanes : 0,
+                       act, act_a);
         }
         return;
     }

@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Block sizes of kernels/gemm.cl: rows x columns of C per work-item. */
-#define ROWS_MR 8
-#define ROWS_NR 32
+/* Block sizes of kernels/gemm.cl: rows x columns of C per work-item (gemm_rows' depend on
+ * the lanes its program was built for). */
+#define ROWS_MR(ctx) ((ctx)->gemm_lanes == 16 ? 8 : 6)
+#define ROWS_NR(ctx) (2 * (size_t)(ctx)->gemm_lanes)
 #define DOTS 4
 /* a b^T with short rows and b up to this many floats goes through a transposed copy of b. */
 #define TRANSPOSED_MAX ((size_t)4 << 20)
@@ -90,7 +91,7 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
         ctx->error[0] = '\0'; /* the dot kernel below answers instead */
     }
     cl_uint rows_first;
-    relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR, dots ? DOTS : ROWS_NR,
+    relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR(ctx), dots ? DOTS : ROWS_NR(ctx),
                                       batch, &rows_first);
     if (dots)
         return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range,

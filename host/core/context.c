@@ -148,6 +148,20 @@ static int cpu_kernels(const relucl_context *ctx) {
     return (type & CL_DEVICE_TYPE_CPU) != 0;
 }
 
+/* 16 where the device's native float vector has 16 lanes (AVX-512), else 8 (AVX2): the GEMM's
+ * block of 8 rows by 32 columns is 16 of AVX-512's 32 registers, but would be 32 AVX2 ones
+ * (of 16), so 8 lanes take 6 rows by 16 columns. RELUCL_GEMM_LANES=8|16 picks either (the
+ * tests run both). */
+static unsigned gemm_lanes(const relucl_context *ctx) {
+    const char *choice = getenv("RELUCL_GEMM_LANES");
+    if (choice && (!strcmp(choice, "8") || !strcmp(choice, "16")))
+        return (unsigned)atoi(choice);
+    cl_uint native = 0;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native,
+                    NULL);
+    return native >= 16 ? 16 : 8;
+}
+
 /* Fills in what every context needs to know about its device. */
 static void describe_device(relucl_context *ctx) {
     clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof ctx->device_name - 1, ctx->device_name,
@@ -158,6 +172,9 @@ static void describe_device(relucl_context *ctx) {
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc,
                     &ctx->max_alloc, NULL);
     ctx->wide = cpu_kernels(ctx);
+    ctx->gemm_lanes = gemm_lanes(ctx);
+    snprintf(ctx->build_options, sizeof ctx->build_options, "%s -DRELUCL_GEMM_LANES=%u",
+             RELUCL__BUILD_OPTIONS, ctx->gemm_lanes);
 }
 
 static void copy_message(char *message, size_t size, const char *text) {

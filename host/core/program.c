@@ -21,7 +21,7 @@ relucl_status relucl__program_build_source(relucl_context *ctx, const char *fn, 
     cl_program program = clCreateProgramWithSource(ctx->cl, parts, text, size, &err);
     if (err != CL_SUCCESS)
         return relucl__fail_cl(ctx, fn, "clCreateProgramWithSource", err);
-    err = clBuildProgram(program, 1, &ctx->device, RELUCL__BUILD_OPTIONS, NULL, NULL);
+    err = clBuildProgram(program, 1, &ctx->device, ctx->build_options, NULL, NULL);
     if (err != CL_SUCCESS) {
         relucl_status status = build_failure(ctx, fn, name, program, err);
         clReleaseProgram(program);

@@ -43,7 +43,7 @@ static uint64_t cache_key(relucl_context *ctx, const relucl__program_source *src
         clGetDeviceInfo(ctx->device, device_fields[i], sizeof text - 1, text, NULL);
         key = hash_string(key, text);
     }
-    key = hash_string(key, RELUCL__BUILD_OPTIONS);
+    key = hash_string(key, ctx->build_options);
     key = hash_string(key, relucl_version());
     for (unsigned i = 0; i < src->parts; i++)
         key = relucl__fnv1a(key, src->text[i], *src->size[i]);
@@ -114,7 +114,7 @@ static cl_program build_from_binary(relucl_context *ctx, const unsigned char *bi
         clCreateProgramWithBinary(ctx->cl, 1, &ctx->device, &size, &binary, &binary_status, &err);
     if (err != CL_SUCCESS || binary_status != CL_SUCCESS)
         return NULL;
-    if (clBuildProgram(program, 1, &ctx->device, RELUCL__BUILD_OPTIONS, NULL, NULL) != CL_SUCCESS) {
+    if (clBuildProgram(program, 1, &ctx->device, ctx->build_options, NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(program);
         return NULL;
     }
