@@ -89,6 +89,7 @@ int bench_fill_uniform(relucl_context *ctx, const relucl_tensor *t, float lo, fl
 /* Options every subcommand takes: --device, --json, --quick, --help. */
 typedef struct bench_options {
     const char *device, *json;
+    const char *only; /* --only TEXT: only the shapes whose names contain TEXT (gemm) */
     int quick;
     double max_call_s; /* --max-call-s: skip a measurement whose call would take longer */
 } bench_options;

@@ -157,6 +157,8 @@ int bench_parse_options(int argc, char **argv, int first, const char *usage, ben
             o->device = v;
         } else if ((v = bench_option_value(argc, argv, &i, "--json"))) {
             o->json = v;
+        } else if ((v = bench_option_value(argc, argv, &i, "--only"))) {
+            o->only = v;
         } else if ((v = bench_option_value(argc, argv, &i, "--max-call-s"))) {
             char *end = NULL;
             errno = 0;

@@ -79,6 +79,7 @@ static const char usage[] =
     "usage: relucl-bench gemm [options]\n"
     "  --device SPEC     gpu, cpu, accelerator, P:D or part of a name (as relucl-info)\n"
     "  --quick           square sizes up to 1024 only\n"
+    "  --only TEXT       only the shapes whose names contain TEXT (e.g. conv2, dx)\n"
     "  --max-call-s S    skip a size whose call is estimated to take longer (default 5)\n"
     "  --json FILE       also write the figures to FILE as JSON\n";
 
@@ -151,7 +152,7 @@ static int pass_default(gemm_work *w, bench_env *env, const bench_options *o, ge
     double best_rate = 0.0; /* FLOP/s, the fastest square so far: the estimate's basis */
     for (size_t i = 0; i < NSHAPES; i++) {
         const gemm_shape *s = &shapes[i];
-        if (o->quick && s->m > QUICK_MAX) {
+        if ((o->quick && s->m > QUICK_MAX) || (o->only && !strstr(s->name, o->only))) {
             r[i].skipped = 1;
             continue;
         }

@@ -6,12 +6,13 @@
  * gemm_rows: op(b) is b itself (rows contiguous along n). A block is GEMM_MR rows by
  *   GEMM_NR (two vectors) columns: per k, two vector loads of b, GEMM_MR scalars of op(a)
  *   (any layout: element (i, p) is at a[i * a_row + p * a_col]) and 2 GEMM_MR vector FMAs.
- * gemm_dots: op(a) = a and op(b) = b^T, so both are contiguous along k: a GEMM_DR x GEMM_DR
- *   block of dot products, 16 k at a time, each lane summed at the end.
- * Blocks at the right and bottom edges take the plain loop. c = alpha acc + beta c; with
+ * gemm_dots: op(a) = a and op(b) = b^T, so both are contiguous along k: a GEMM_DM x GEMM_DN
+ *   block of dot products, a vector of k at a time, each vector's lanes summed at the end.
+ * gemm_rows' edge blocks take narrower loops; gemm_dots' repeat their last row or column.
+ * c = alpha acc + beta c; with
  * beta 0, c is not read. */
 
-/* GEMM_LANES (build option, 8 or 16: the device's native float vector) sizes the blocks so
+/* RELUCL_GEMM_LANES (build option, 8 or 16: the device's native float vector) sizes the blocks so
  * the accumulators and the operands of one step stay in registers: 8 x 32 in float16 takes 16
  * of AVX-512's 32, 6 x 16 in float8 12 of AVX2's 16. */
 #ifndef RELUCL_GEMM_LANES
@@ -23,7 +24,15 @@
 #define GEMM_MR 6
 #endif
 #define GEMM_NR (2 * RELUCL_GEMM_LANES)
-#define GEMM_DR 4
+/* gemm_dots' block: GEMM_DM x GEMM_DN outputs, one vector of partial sums each, plus a vector
+ * of each row of a and one of b in flight. */
+#if RELUCL_GEMM_LANES == 16
+#define GEMM_DM 4
+#define GEMM_DN 4
+#else
+#define GEMM_DM 3
+#define GEMM_DN 4
+#endif
 #define CAT_(x, y) x##y
 #define CAT(x, y) CAT_(x, y)
 #define floatL CAT(float, RELUCL_GEMM_LANES)
@@ -171,8 +180,13 @@ kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col,
     }
 }
 
-static float lanes_sum(float16 v) {
+/* The sum of a vector's lanes, pairwise. */
+static float lanes_sumL(floatL v) {
+#if RELUCL_GEMM_LANES == 16
     float8 s8 = v.lo + v.hi;
+#else
+    float8 s8 = v;
+#endif
     float4 s4 = s8.lo + s8.hi;
     float2 s2 = s4.lo + s4.hi;
     return s2.x + s2.y;
@@ -181,138 +195,147 @@ static float lanes_sum(float16 v) {
 /* c = alpha a b^T + beta c with both read along k: a (m, k) rows lda apart, b (n, k) rows ldb
  * apart. k runs in `segments` pieces: piece s of a row is at a + s * a_seg, of b at
  * b + s * b_seg, each k long (one piece for a plain GEMM). A convolution's filter gradient
- * sums over a chunk's images this way, reading dy where it is. Each work-item owns a 4x4
- * block of c and keeps 16 float16 partial sums; a piece's last k % 16 products go into their
- * low lanes, 4 at a time and then singly (scalar tails after each piece cost as much as the
- * vector part for conv2's pieces of 196), and the lanes are summed at the end. */
+ * sums over a chunk's images this way, reading dy where it is. Each work-item owns a
+ * GEMM_DM x GEMM_DN block of c and keeps one vector of partial sums per output; a piece's
+ * last k % GEMM_LANES products go into their low lanes, 4 at a time and then singly (scalar
+ * tails after each piece cost as much as the vector part for conv2's pieces of 196), and the
+ * lanes are summed at the end. A block at C's edge reads its last row or column again in
+ * place of the missing ones and stores only its own outputs, so every block runs the same
+ * loop (edge outputs one at a time cost conv1's filter gradient, 9 columns, half its time). */
 kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
                       global const float *b, ulong bo, ulong ldb, ulong b_batch,
                       global float *c, ulong co, ulong ldc, ulong m, ulong n, ulong k,
                       float alpha, float beta, uint rows_first, ulong segments, ulong a_seg,
                       ulong b_seg) {
     size_t g0 = get_global_id(0), g1 = get_global_id(1);
-    size_t j0 = (rows_first ? g1 : g0) * GEMM_DR, i0 = (rows_first ? g0 : g1) * GEMM_DR;
+    size_t j0 = (rows_first ? g1 : g0) * GEMM_DN, i0 = (rows_first ? g0 : g1) * GEMM_DM;
     size_t batch = get_global_id(2);
     if (i0 >= m || j0 >= n)
         return;
     a += ao + batch * a_batch + i0 * lda;
     b += bo + batch * b_batch + j0 * ldb;
     c += co + batch * m * n + i0 * ldc + j0;
-    size_t rows = min((size_t)GEMM_DR, m - i0), cols = min((size_t)GEMM_DR, n - j0);
-    size_t full = k / 16 * 16; /* each piece's products in whole vectors */
-    if (rows == GEMM_DR && cols == GEMM_DR && segments == 1 && k < 16) {
+    size_t rows = min((size_t)GEMM_DM, m - i0), cols = min((size_t)GEMM_DN, n - j0);
+    size_t ar[GEMM_DM], bc[GEMM_DN]; /* row offsets, the edge's last one repeated */
+#pragma unroll
+    for (int r = 0; r < GEMM_DM; r++)
+        ar[r] = min((size_t)r, rows - 1) * lda;
+#pragma unroll
+    for (int j = 0; j < GEMM_DN; j++)
+        bc[j] = min((size_t)j, cols - 1) * ldb;
+    if (segments == 1 && k < 16) {
         /* Short dot products (a layer of 10 units): float4 lanes, whose sums cost a quarter
-         * of float16's; summing 16 mostly empty lanes per output was most of the work. */
-        float4 acc[GEMM_DR][GEMM_DR];
+         * of a wide vector's; summing mostly empty lanes per output was most of the work. */
+        float4 acc[GEMM_DM][GEMM_DN];
 #pragma unroll
-        for (int r = 0; r < GEMM_DR; r++)
+        for (int r = 0; r < GEMM_DM; r++)
 #pragma unroll
-            for (int j = 0; j < GEMM_DR; j++)
+            for (int j = 0; j < GEMM_DN; j++)
                 acc[r][j] = (float4)(0.0f);
         size_t q = 0;
         for (; q + 4 <= k; q += 4) {
-            float4 av[GEMM_DR], bv[GEMM_DR];
+            float4 av[GEMM_DM], bv[GEMM_DN];
 #pragma unroll
-            for (int r = 0; r < GEMM_DR; r++) {
-                av[r] = vload4(0, a + r * lda + q);
-                bv[r] = vload4(0, b + r * ldb + q);
-            }
+            for (int r = 0; r < GEMM_DM; r++)
+                av[r] = vload4(0, a + ar[r] + q);
 #pragma unroll
-            for (int r = 0; r < GEMM_DR; r++)
+            for (int j = 0; j < GEMM_DN; j++)
+                bv[j] = vload4(0, b + bc[j] + q);
 #pragma unroll
-                for (int j = 0; j < GEMM_DR; j++)
+            for (int r = 0; r < GEMM_DM; r++)
+#pragma unroll
+                for (int j = 0; j < GEMM_DN; j++)
                     acc[r][j] = fma(av[r], bv[j], acc[r][j]);
         }
         for (; q < k; q++)
 #pragma unroll
-            for (int r = 0; r < GEMM_DR; r++)
+            for (int r = 0; r < GEMM_DM; r++)
 #pragma unroll
-                for (int j = 0; j < GEMM_DR; j++)
-                    acc[r][j].s0 = fma(a[r * lda + q], b[j * ldb + q], acc[r][j].s0);
+                for (int j = 0; j < GEMM_DN; j++)
+                    acc[r][j].s0 = fma(a[ar[r] + q], b[bc[j] + q], acc[r][j].s0);
 #pragma unroll
-        for (int r = 0; r < GEMM_DR; r++)
+        for (int r = 0; r < GEMM_DM; r++)
 #pragma unroll
-            for (int j = 0; j < GEMM_DR; j++) {
-                float4 v = acc[r][j];
-                store_one(c + r * ldc + j, (v.s0 + v.s1) + (v.s2 + v.s3), alpha, beta, r, j, 0,
-                          0, RELUCL_KIND_IDENTITY, 0.0f);
-            }
+            for (int j = 0; j < GEMM_DN; j++)
+                if ((size_t)r < rows && (size_t)j < cols) {
+                    float4 v = acc[r][j];
+                    store_one(c + r * ldc + j, (v.s0 + v.s1) + (v.s2 + v.s3), alpha, beta, r,
+                              j, 0, 0, RELUCL_KIND_IDENTITY, 0.0f);
+                }
         return;
     }
-    if (rows == GEMM_DR && cols == GEMM_DR) {
-        float16 acc[GEMM_DR][GEMM_DR];
+    const size_t lanes = RELUCL_GEMM_LANES, full = k / lanes * lanes; /* whole vectors */
+    floatL acc[GEMM_DM][GEMM_DN];
 #pragma unroll
-        for (int r = 0; r < GEMM_DR; r++)
+    for (int r = 0; r < GEMM_DM; r++)
 #pragma unroll
-            for (int j = 0; j < GEMM_DR; j++)
-                acc[r][j] = (float16)(0.0f);
-        for (size_t s = 0; s < segments; s++) {
-            global const float *as = a + s * a_seg, *bs = b + s * b_seg;
-            for (size_t p = 0; p < full; p += 16) {
-                float16 av[GEMM_DR], bv[GEMM_DR];
+        for (int j = 0; j < GEMM_DN; j++)
+            acc[r][j] = (floatL)(0.0f);
+    for (size_t s = 0; s < segments; s++) {
+        global const float *as = a + s * a_seg, *bs = b + s * b_seg;
+        for (size_t p = 0; p < full; p += lanes) {
+            floatL av[GEMM_DM];
 #pragma unroll
-                for (int r = 0; r < GEMM_DR; r++) {
-                    av[r] = vload16(0, as + r * lda + p);
-                    bv[r] = vload16(0, bs + r * ldb + p);
-                }
+            for (int r = 0; r < GEMM_DM; r++)
+                av[r] = vloadL(0, as + ar[r] + p);
 #pragma unroll
-                for (int r = 0; r < GEMM_DR; r++)
+            for (int j = 0; j < GEMM_DN; j++) {
+                floatL bv = vloadL(0, bs + bc[j] + p);
 #pragma unroll
-                    for (int j = 0; j < GEMM_DR; j++)
-                        acc[r][j] = fma(av[r], bv[j], acc[r][j]);
+                for (int r = 0; r < GEMM_DM; r++)
+                    acc[r][j] = fma(av[r], bv, acc[r][j]);
             }
-            /* The piece's tail into the low lanes: 4 at a time, then one. */
-            size_t q = full;
-            for (; q + 4 <= k; q += 4) {
-                float4 av[GEMM_DR], bv[GEMM_DR];
-#pragma unroll
-                for (int r = 0; r < GEMM_DR; r++) {
-                    av[r] = vload4(0, as + r * lda + q);
-                    bv[r] = vload4(0, bs + r * ldb + q);
-                }
-#pragma unroll
-                for (int r = 0; r < GEMM_DR; r++)
-#pragma unroll
-                    for (int j = 0; j < GEMM_DR; j++)
-                        acc[r][j].s0123 = fma(av[r], bv[j], acc[r][j].s0123);
-            }
-            for (; q < k; q++)
-#pragma unroll
-                for (int r = 0; r < GEMM_DR; r++)
-#pragma unroll
-                    for (int j = 0; j < GEMM_DR; j++)
-                        acc[r][j].s0 = fma(as[r * lda + q], bs[j * ldb + q], acc[r][j].s0);
         }
+        /* The piece's tail into the low lanes: 4 at a time, then one. */
+        size_t q = full;
+        for (; q + 4 <= k; q += 4) {
+            float4 av[GEMM_DM];
 #pragma unroll
-        for (int r = 0; r < GEMM_DR; r++)
+            for (int r = 0; r < GEMM_DM; r++)
+                av[r] = vload4(0, as + ar[r] + q);
 #pragma unroll
-            for (int j = 0; j < GEMM_DR; j++)
-                store_one(c + r * ldc + j, lanes_sum(acc[r][j]), alpha, beta, r, j, 0, 0,
+            for (int j = 0; j < GEMM_DN; j++) {
+                float4 bv = vload4(0, bs + bc[j] + q);
+#pragma unroll
+                for (int r = 0; r < GEMM_DM; r++)
+                    acc[r][j].s0123 = fma(av[r], bv, acc[r][j].s0123);
+            }
+        }
+        for (; q < k; q++)
+#pragma unroll
+            for (int r = 0; r < GEMM_DM; r++)
+#pragma unroll
+                for (int j = 0; j < GEMM_DN; j++)
+                    acc[r][j].s0 = fma(as[ar[r] + q], bs[bc[j] + q], acc[r][j].s0);
+    }
+#pragma unroll
+    for (int r = 0; r < GEMM_DM; r++)
+#pragma unroll
+        for (int j = 0; j < GEMM_DN; j++)
+            if ((size_t)r < rows && (size_t)j < cols)
+                store_one(c + r * ldc + j, lanes_sumL(acc[r][j]), alpha, beta, r, j, 0, 0,
                           RELUCL_KIND_IDENTITY, 0.0f);
-        return;
-    }
-    /* An edge block: each output on its own, still in vectors along k (conv1's 9 filter
-     * taps leave one edge column over pieces of 784). */
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < cols; j++) {
-            float16 acc = (float16)(0.0f);
-            for (size_t s = 0; s < segments; s++) {
-                global const float *ar = a + s * a_seg + r * lda, *bj = b + s * b_seg + j * ldb;
-                for (size_t p = 0; p < full; p += 16)
-                    acc = fma(vload16(0, ar + p), vload16(0, bj + p), acc);
-                for (size_t q = full; q < k; q++)
-                    acc.s0 = fma(ar[q], bj[q], acc.s0);
-            }
-            store_one(c + r * ldc + j, lanes_sum(acc), alpha, beta, (int)r, (int)j, 0, 0,
-                      RELUCL_KIND_IDENTITY, 0.0f);
-        }
 }
 
 /* dst (cols, rows) = src (rows, cols; rows ld apart) transposed: a b^T goes to gemm_rows as
- * a (b^T), which runs faster than gemm_dots' dot products when there are enough rows of a. */
+ * a (b^T), which runs faster than gemm_dots' dot products when there are enough rows of a.
+ * A work-item moves 16 columns of one row: one vector load, and with the rows along dimension
+ * 0, neighbouring work-items fill neighbouring floats of each row of dst. */
 kernel void gemm_transpose(global const float *src, ulong so, ulong ld, ulong rows, ulong cols,
                            global float *dst) {
-    size_t c = get_global_id(0), r = get_global_id(1);
-    if (c < cols && r < rows)
-        dst[c * rows + r] = src[so + r * ld + c];
+    size_t r = get_global_id(0), c0 = get_global_id(1) * 16;
+    if (r >= rows || c0 >= cols)
+        return;
+    const global float *s = src + so + r * ld + c0;
+    global float *d = dst + c0 * rows + r;
+    if (c0 + 16 <= cols) {
+        float v[16];
+        vstore16(vload16(0, s), 0, v);
+#pragma unroll
+        for (int q = 0; q < 16; q++)
+            d[q * rows] = v[q];
+        return;
+    }
+    for (size_t q = 0; q < cols - c0; q++)
+        d[q * rows] = s[q];
 }

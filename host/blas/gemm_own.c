@@ -10,8 +10,9 @@
  * the lanes its program was built for). */
 #define ROWS_MR(ctx) ((ctx)->gemm_lanes == 16 ? 8 : 6)
 #define ROWS_NR(ctx) (2 * (size_t)(ctx)->gemm_lanes)
-#define DOTS 4
-/* a b^T with short rows and b up to this many floats goes through a transposed copy of b. */
+#define DOTS_M(ctx) ((ctx)->gemm_lanes == 16 ? 4 : 3)
+#define DOTS_N 4
+/* a b^T with b up to this many floats goes through a transposed copy of b. */
 #define TRANSPOSED_MAX ((size_t)4 << 20)
 /* op(b) larger than this streams from memory rather than the last-level cache. */
 #define STREAM_BYTES ((size_t)16 << 20)
@@ -55,9 +56,11 @@ int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_tra
 }
 
 /* b (n, k; rows b_cols apart) transposed into the context's GEMM scratch as a (k, n) tensor.
- * For a b^T with short rows (k < 64) and at least 16 rows of a, this plus the rows kernel beat
- * the dot kernel, whose per-output sums dominate short dot products: on PoCL 128 x 128 x 10
- * went from 8-12 to 26-37 GFLOP/s; at k = 128 and 256 the transpose cost what it saved. When
+ * For a b^T with at least 16 rows of a (the transpose moves each float of b once, the GEMM
+ * reads it m times), this plus the rows kernel beat the dot kernel, whose per-output sums
+ * cost most with short rows: on PoCL (AVX2) the dense layers' dx went from 53 to 64-94
+ * GFLOP/s for 128 x 784 x 256 and 42 to 65-93 for 128 x 256 x 128, and 128 x 128 x 10 from
+ * 8-12 to 26-37 (AVX-512, with a transpose of one float per work-item). When
  * it fails (no scratch, no kernel) the caller falls back to the dot kernel; it enqueues the
  * transpose only once the rows kernel exists, so a failing GEMM still enqueues nothing. */
 static relucl_status transposed(relucl_context *ctx, const char *fn, const relucl_tensor *b,
@@ -67,7 +70,7 @@ static relucl_status transposed(relucl_context *ctx, const char *fn, const reluc
     RELUCL__TRY(relucl__scratch_reserve(ctx, fn, "clCreateBuffer (GEMM scratch)",
                                         &ctx->gemm_scratch, &ctx->gemm_scratch_size,
                                         n * k * sizeof(float)));
-    const size_t global[2] = {k, n};
+    const size_t global[2] = {n, blocks(k, 16)};
     RELUCL__TRY(RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_transpose",
                                relucl__range_shaped(ctx, 2, global), RELUCL__TENSOR(b),
                                RELUCL__ULONG(b_cols), RELUCL__ULONG(n), RELUCL__ULONG(k),
@@ -83,7 +86,7 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                                size_t b_batch, const relucl__epilogue *ep) {
     size_t a_cols = a->dims[a->ndim - 1], b_cols = b->dims[b->ndim - 1];
     int dots = tb == RELUCL_TRANS; /* op(a) = a: both run along k */
-    if (dots && batch == 1 && m >= 16 && k > 0 && k < 64 && n * k <= TRANSPOSED_MAX) {
+    if (dots && batch == 1 && m >= 16 && k > 0 && n * k <= TRANSPOSED_MAX) {
         relucl_tensor bt;
         if (transposed(ctx, fn, b, b_cols, n, k, &bt) == RELUCL_OK)
             return relucl__gemm_own(ctx, fn, ta, RELUCL_NO_TRANS, alpha, a, &bt, beta, c, m, n, k,
@@ -91,7 +94,7 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
         ctx->error[0] = '\0'; /* the dot kernel below answers instead */
     }
     cl_uint rows_first;
-    relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR(ctx), dots ? DOTS : ROWS_NR(ctx),
+    relucl__range range = block_range(m, n, k, dots ? DOTS_M(ctx) : ROWS_MR(ctx), dots ? DOTS_N : ROWS_NR(ctx),
                                       batch, &rows_first);
     if (dots)
         return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range,
@@ -122,7 +125,7 @@ relucl_status relucl__gemm_own_segmented(relucl_context *ctx, const char *fn, fl
                                          cl_mem c, size_t co, size_t m, size_t n, size_t k,
                                          size_t segments) {
     cl_uint rows_first;
-    relucl__range range = block_range(m, n, segments * k, DOTS, DOTS, 1, &rows_first);
+    relucl__range range = block_range(m, n, segments * k, DOTS_M(ctx), DOTS_N, 1, &rows_first);
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range, RELUCL__MEM(a),
                           RELUCL__ULONG(ao), RELUCL__ULONG(lda), RELUCL__ULONG(0), RELUCL__MEM(b),
                           RELUCL__ULONG(bo), RELUCL__ULONG(ldb), RELUCL__ULONG(0), RELUCL__MEM(c),

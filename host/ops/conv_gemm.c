@@ -78,7 +78,7 @@ static relucl_status get_kernels(relucl_context *ctx, const char *fn, const char
 static relucl_status im2col(relucl_context *ctx, const char *fn, const relucl__conv_geom *g,
                             const conv_plan *pl, const relucl_tensor *x, size_t n0, size_t count,
                             int side_by_side) {
-    const size_t global[3] = {g->q, g->p, count * pl->taps};
+    const size_t global[3] = {g->p, 1, count * pl->taps};
     cl_int16 geo = relucl__conv_pack(g);
     return RELUCL__CONV_LAUNCH(
         ctx, fn, "conv_im2col", 3, global, RELUCL__MEM(x->buffer),
