@@ -2,6 +2,7 @@
  * max_pool2d, avg_pool2d and adaptive_avg_pool2d(1) semantics): max pooling values and argmax
  * bit-exact, sums within a few float roundings, the same bits run to run, and every argument
  * check. */
+#include "core/core.h" /* ctx->wide: the kernels of both device kinds are checked */
 #include "support.h"
 
 #include <math.h>
@@ -241,13 +242,13 @@ static void test_pool_output_dims_follow_the_floor_formula(void **state) {
  * and 3, channels 1 and 5; offsets 0, 1 and 2. Geometry that cannot exist is skipped. */
 static void check_all_geometries(relucl_pool_kind kind) {
     static const size_t kernels[][2] = {{1, 1}, {2, 2}, {3, 3}, {3, 2}};
-    static const size_t planes[][2] = {{7, 9}, {13, 11}, {1, 1}};
+    static const size_t planes[][2] = {{7, 9}, {13, 11}, {1, 1}, {12, 21}, {28, 28}};
     static const size_t batches[][2] = {{1, 1}, {3, 5}, {1, 5}, {3, 1}};
     size_t count = 0;
     for (size_t k = 0; k < 4; k++)
         for (size_t s = 1; s <= 3; s++)
             for (size_t pad = 0; pad <= 1; pad++)
-                for (size_t pl = 0; pl < 3; pl++) {
+                for (size_t pl = 0; pl < sizeof planes / sizeof *planes; pl++) {
                     relucl_pool2d pool =
                         pool_of(kind, kernels[k][0], kernels[k][1], s, s, pad, pad);
                     const size_t *nc = batches[count % 4];
@@ -269,6 +270,49 @@ static void test_max_pool_matches_reference(void **state) {
 static void test_avg_pool_matches_reference(void **state) {
     (void)state;
     check_all_geometries(RELUCL_POOL_AVG);
+}
+
+/* CPU devices (ctx->wide) run 2x2 max pooling a row at a time, 4 windows per vector step,
+ * other devices a window per work-item: the other kind's kernels get the same geometries. */
+static void test_max_pool_kernels_of_the_other_device_kind_match_reference(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    int wide = ctx->wide;
+    ctx->wide = !wide;
+    check_all_geometries(RELUCL_POOL_MAX);
+    ctx->wide = wide;
+}
+
+/* NaN, infinities, signed zeros and ties in every lane of the row kernels' vector steps and in
+ * their scalar tails (rows of 10 and 14 windows: two and three steps of 4, then 2), on both
+ * device kinds' kernels: y and argmax must be the reference's bits. */
+static void test_max_pool_2x2_special_values_in_every_lane(void **state) {
+    (void)state;
+    static const float specials[] = {NAN, INFINITY, -INFINITY, -0.0f, 0.0f, 1.0f};
+    static const size_t shapes[][4] = {{2, 3, 12, 21}, {1, 2, 28, 28}};
+    relucl_context *ctx = support_ctx();
+    int wide = ctx->wide;
+    for (int kind = 0; kind < 2; kind++) {
+        ctx->wide = kind;
+        for (size_t sh = 0; sh < 2; sh++) {
+            pool_case pc = make_case(shapes[sh], pool_of(RELUCL_POOL_MAX, 2, 2, 2, 2, 0, 0));
+            float *x = checked_malloc(pc.nx, sizeof(float));
+            float *dy = checked_malloc(pc.ny, sizeof(float));
+            support_fill_uniform(x, pc.nx, 40 + sh, -2.0f, 2.0f);
+            support_fill_uniform(dy, pc.ny, 50 + sh, -1.0f, 1.0f);
+            uint64_t rng = 60 + sh;
+            for (size_t i = 0; i < pc.nx; i++) {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                if ((rng >> 60) < 5) /* about a third of the inputs */
+                    x[i] = specials[(rng >> 32) % (sizeof specials / sizeof *specials)];
+            }
+            pool_run r = check_case(&pc, x, dy, sh);
+            free_run(&r);
+            free(x);
+            free(dy);
+        }
+    }
+    ctx->wide = wide;
 }
 
 /* Different strides and padding per axis, and a stride larger than the kernel (elements that
@@ -723,6 +767,8 @@ int main(void) {
         cmocka_unit_test(test_pool_output_dims_follow_the_floor_formula),
         cmocka_unit_test(test_max_pool_matches_reference),
         cmocka_unit_test(test_avg_pool_matches_reference),
+        cmocka_unit_test(test_max_pool_kernels_of_the_other_device_kind_match_reference),
+        cmocka_unit_test(test_max_pool_2x2_special_values_in_every_lane),
         cmocka_unit_test(test_pool_asymmetric_geometry_matches_reference),
         cmocka_unit_test(test_max_pool_ties_pick_the_first_position),
         cmocka_unit_test(test_max_pool_nan_propagates),

@@ -148,6 +148,12 @@ static int tiles(const pool_shape *s) {
            s->pad.s[0] == 0 && s->pad.s[1] == 0;
 }
 
+/* 2x2 windows with stride 2 and no padding (maxpool2). On CPU devices (ctx->wide) their max
+ * kernels take a row per work-item (the _2x2_rows kernels). */
+static int two_by_two(const pool_shape *s) {
+    return tiles(s) && s->ksize.s[0] == 2 && s->ksize.s[1] == 2;
+}
+
 /* One pooling kernel over a (column, row, plane) range of the given plane size (the output's
  * forward, the input's backward): three tensors in the kernel's order, argmax among them
  * (NULL for average pooling, which ignores it: `first` stands in), then the shape. */
@@ -183,9 +189,13 @@ relucl_status relucl_pool2d_forward(relucl_context *ctx, const relucl_pool2d *po
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "argmax", argmax, "y", y, 0));
     if (pool->kind == RELUCL_POOL_AVG)
         return run_pool(ctx, fn, "pool_avg_forward", x, y, argmax, shape.out, &shape);
-    const char *kernel = !tiles(&shape)                                 ? "pool_max_forward"
-                         : shape.ksize.s[0] == 2 && shape.ksize.s[1] == 2 ? "pool_max_forward_2x2"
-                                                                          : "pool_max_forward_tiled";
+    if (two_by_two(&shape) && ctx->wide) {
+        cl_uint2 rows = {{shape.out.s[0], 1}};
+        return run_pool(ctx, fn, "pool_max_forward_2x2_rows", x, y, argmax, rows, &shape);
+    }
+    const char *kernel = !tiles(&shape)         ? "pool_max_forward"
+                         : two_by_two(&shape) ? "pool_max_forward_2x2"
+                                              : "pool_max_forward_tiled";
     return run_pool(ctx, fn, kernel, x, y, argmax, shape.out, &shape);
 }
 
@@ -208,6 +218,10 @@ relucl_status relucl_pool2d_backward(relucl_context *ctx, const relucl_pool2d *p
         return run_pool(ctx, fn, "pool_avg_backward", dy, argmax, dx, shape.in, &shape);
     if (!tiles(&shape))
         return run_pool(ctx, fn, "pool_max_backward", dy, argmax, dx, shape.in, &shape);
+    if (two_by_two(&shape) && ctx->wide) {
+        cl_uint2 rows = {{(shape.in.s[0] + 1) / 2, 1}};
+        return run_pool(ctx, fn, "pool_max_backward_2x2_rows", dy, argmax, dx, rows, &shape);
+    }
     cl_uint2 tile_count = {{(shape.in.s[0] + shape.ksize.s[0] - 1) / shape.ksize.s[0],
                             (shape.in.s[1] + shape.ksize.s[1] - 1) / shape.ksize.s[1]}};
     return run_pool(ctx, fn, "pool_max_backward_tiled", dy, argmax, dx, tile_count, &shape);
