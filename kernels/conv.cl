@@ -229,6 +229,51 @@ kernel void conv_col2im(global const float *col, ulong co, ulong row_step, ulong
     dx[dxo + (nc * GH + h) * GW + wx] = sum;
 }
 
+/* conv_col2im for stride 1 on CPU devices: a work-item per row of dx, 8 columns per step in
+ * a float8, each lane summing the same taps in the same order as conv_col2im. A tap that
+ * falls outside col adds 0.0f, which changes no sum: it starts at +0.0f, so it is never
+ * -0.0f. Taps whose 8 columns all lie inside col's row are one vector load. Range (1, H,
+ * images * C). */
+kernel void conv_col2im_rows(global const float *col, ulong co, ulong row_step,
+                             ulong image_step, global float *dx, ulong dxo, int16 g) {
+    long h = get_global_id(1), nc = get_global_id(2);
+    long n = nc / GC, c = nc % GC;
+    if (h >= GH)
+        return;
+    global const float *colc = col + co + n * (long)image_step + c * GR * GS * (long)row_step;
+    global float *out = dx + dxo + (nc * GH + h) * GW;
+    int width = g.s2, nq = g.s7;
+    for (int w0 = 0; w0 < width; w0 += 8) {
+        float8 sum = (float8)(0.0f);
+        for (int r = 0; r < g.s4; r++) {
+            int p = (int)h + g.sc - r * g.se;
+            if (p < 0 || p >= g.s6)
+                continue;
+            for (int s = 0; s < g.s5; s++) {
+                int q0 = w0 + g.sd - s * g.sf;
+                global const float *row = colc + (r * GS + s) * (long)row_step + (long)p * nq;
+                if (q0 >= 0 && q0 + 8 <= nq) {
+                    sum += vload8(0, row + q0);
+                } else {
+                    float v[8];
+#pragma unroll
+                    for (int i = 0; i < 8; i++)
+                        v[i] = q0 + i >= 0 && q0 + i < nq ? row[q0 + i] : 0.0f;
+                    sum += vload8(0, v);
+                }
+            }
+        }
+        if (w0 + 8 <= width) {
+            vstore8(sum, 0, out + w0);
+        } else {
+            float v[8];
+            vstore8(sum, 0, v);
+            for (int i = 0; i < width - w0; i++)
+                out[w0 + i] = v[i];
+        }
+    }
+}
+
 /* After the forward GEMM: y[n, k] = act(z[k][n] + b[k]) for the chunk's images, z being the
  * GEMM's (K, images * P * Q) result. Range (P * Q, images * K). */
 kernel void conv_bias_act(global const float *z, ulong zo, global const float *b, ulong bo,

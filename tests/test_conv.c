@@ -34,6 +34,7 @@ static const geo_case grid[] = {
     {3, 3, 13, 11, 4, 3, 5, CONV(2, 1, 0, 2, 2, 1, 1)},  /* every parameter per axis */
     {1, 8, 7, 9, 32, 3, 3, CONV(1, 1, 1, 0, 1, 2, 2)},   /* AUTO's GEMM: K/g 16, (C/g) R S 36 */
     {2, 1, 9, 7, 16, 3, 3, CONV(1, 1, 1, 1, 1, 1, 1)},   /* a first layer: C R S 9, 16 filters */
+    {2, 3, 6, 29, 16, 3, 3, CONV(1, 1, 1, 1, 1, 1, 1)},  /* rows of 29: 3 steps of 8 and 5 */
 };
 enum { GRID = sizeof grid / sizeof *grid };
 
@@ -335,6 +336,31 @@ static void test_conv_naive_matches_reference(void **state) {
 static void test_conv_gemm_matches_reference(void **state) {
     (void)state;
     check_grid(RELUCL_CONV_GEMM);
+}
+
+/* CPU devices (ctx->wide) sum dx's taps a row at a time at stride 1 (conv_col2im_rows),
+ * other devices one element per work-item: both kinds against the reference, and the same
+ * bits from the same GEMM. */
+static void test_conv_gemm_kernels_of_both_device_kinds_agree(void **state) {
+    (void)state;
+    relucl_context *ctx = support_ctx();
+    int wide = ctx->wide;
+    ctx->wide = !wide;
+    check_grid(RELUCL_CONV_GEMM);
+    for (size_t i = 0; i < GRID; i++) {
+        problem pr = make_problem(&grid[i], 700 + 10 * i);
+        ctx->wide = 0;
+        results narrow = run(&pr, RELUCL_CONV_GEMM, identity, 1);
+        ctx->wide = 1;
+        results rows = run(&pr, RELUCL_CONV_GEMM, identity, 1);
+        char label[160];
+        label_case(label, sizeof label, i, RELUCL_CONV_GEMM);
+        assert_true(support_equal_bits(rows.dx, narrow.dx, pr.d.nx, label));
+        free_results(&narrow);
+        free_results(&rows);
+        free_problem(&pr);
+    }
+    ctx->wide = wide;
 }
 
 /* The two algorithms sum in different orders: equal within rounding, never bit-identical by
@@ -941,6 +967,7 @@ int main(void) {
         cmocka_unit_test(test_conv_naive_matches_reference),
         cmocka_unit_test(test_conv_gemm_matches_reference),
         cmocka_unit_test(test_conv_gemm_matches_naive),
+        cmocka_unit_test(test_conv_gemm_kernels_of_both_device_kinds_agree),
         cmocka_unit_test(test_conv_fuses_bias_and_activation),
         cmocka_unit_test(test_conv_backward_filter_accumulates),
         cmocka_unit_test(test_conv_is_deterministic_and_auto_follows_its_rule),

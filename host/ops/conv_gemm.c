@@ -160,15 +160,21 @@ static relucl_status gather_dy(relucl_context *ctx, const char *fn, const relucl
                                RELUCL__ULONG(dy_offset), RELUCL__ULONG(count), RELUCL__ARG(geo));
 }
 
+/* CPU devices at stride 1 take a row of dx per work-item (conv_col2im_rows). */
+static int col2im_by_rows(const relucl_context *ctx, const relucl__conv_geom *g) {
+    return ctx->wide && g->stride[0] == 1 && g->stride[1] == 1;
+}
+
 /* dx for the chunk from the columns at the start of the workspace, laid out as im2col's
  * side_by_side says. */
 static relucl_status col2im(relucl_context *ctx, const char *fn, const relucl__conv_geom *g,
                             const conv_plan *pl, const relucl_tensor *dx, size_t dxo,
                             size_t count, int side_by_side) {
-    const size_t global[3] = {g->w, g->h, count * g->c};
+    int rows = col2im_by_rows(ctx, g);
+    const size_t global[3] = {rows ? 1 : g->w, g->h, count * g->c};
     cl_int16 geo = relucl__conv_pack(g);
     return RELUCL__CONV_LAUNCH(
-        ctx, fn, "conv_col2im", 3, global, RELUCL__MEM(ctx->workspace), RELUCL__ULONG(0),
+        ctx, fn, rows ? "conv_col2im_rows" : "conv_col2im", 3, global, RELUCL__MEM(ctx->workspace), RELUCL__ULONG(0),
         RELUCL__ULONG(side_by_side ? count * pl->plane : pl->plane),
         RELUCL__ULONG(side_by_side ? pl->plane : pl->taps * pl->plane), RELUCL__MEM(dx->buffer),
         RELUCL__ULONG(dxo), RELUCL__ARG(geo));
@@ -178,7 +184,8 @@ relucl_status relucl__conv_gemm_backward_data(relucl_context *ctx, const char *f
                                               const relucl__conv_geom *g, const relucl_tensor *dy,
                                               const relucl_tensor *w, const relucl_tensor *dx) {
     conv_plan pl;
-    RELUCL__TRY(get_kernels(ctx, fn, "conv_gather_dy", "conv_col2im"));
+    RELUCL__TRY(get_kernels(ctx, fn, "conv_gather_dy",
+                            col2im_by_rows(ctx, g) ? "conv_col2im_rows" : "conv_col2im"));
     RELUCL__TRY(plan(ctx, fn, g, &pl));
     relucl_status status = RELUCL_OK;
     for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += pl.chunk) {
