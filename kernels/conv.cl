@@ -154,37 +154,60 @@ kernel void conv_backward_bias(global const float *dy, ulong dyo, global float *
  * with row = (c * R + r) * S + s. For the forward and data GEMMs row_step is images * P * Q and
  * image_step P * Q: one (C R S, images * P * Q) matrix, the images side by side; the filter
  * gradient takes each image's (C R S, P * Q) matrix on its own (row_step P * Q, image_step
- * C R S P Q). Range (P, 1, images * C * R * S): a work-item writes a row of Q, which is zeros,
- * a run of x's row (contiguous at stride 1), zeros. One work-item per float cost PoCL about
- * a nanosecond each, 4 GB/s. */
+ * C R S P Q). Range (Q, P, images * C * R * S). */
 kernel void conv_im2col(global const float *x, ulong xo, global float *col, ulong co,
                         ulong row_step, ulong image_step, int16 g) {
-    long p = get_global_id(0), row = get_global_id(2);
+    long q = get_global_id(0), p = get_global_id(1), row = get_global_id(2);
+    /* Decoded in this order PoCL hoists all of it out of its loop over q; other orders
+     * measured 6 to 10 times slower there, with the divisions repeated per work-item. */
     long s = row % GS, t = row / GS;
     long r = t % GR, nc = t / GR; /* nc = n * C + c */
     long n = nc / GC, c = nc % GC;
-    if (p >= GP)
+    if (q >= GQ || p >= GP)
         return;
-    global float *dst =
-        col + co + ((c * GR + r) * GS + s) * (long)row_step + n * (long)image_step + p * GQ;
-    long h = p * SH - PH + r * DH, off = s * DW - PW; /* input column of q: q * SW + off */
+    long h = p * SH - PH + r * DH, ws = q * SW - PW + s * DW;
+    float v = 0.0f;
+    if (h >= 0 && h < GH && ws >= 0 && ws < GW)
+        v = x[xo + (nc * GH + h) * GW + ws];
+    col[co + ((c * GR + r) * GS + s) * (long)row_step + n * (long)image_step + p * GQ + q] = v;
+}
+
+/* conv_im2col for CPU devices, the same layout. Range (1, 1, images * C * R * S): a work-item
+ * writes its tap's whole (P, Q) plane, row by row: zeros, a run of x's row (contiguous at
+ * stride 1), zeros. A work-item per float cost PoCL about a nanosecond each (4 GB/s); one per
+ * row, decoding its tap with 64-bit divisions, still twice this. */
+kernel void conv_im2col_planes(global const float *x, ulong xo, global float *col, ulong co,
+                        ulong row_step, ulong image_step, int16 g) {
+    long row = get_global_id(2);
+    long s = row % GS, t = row / GS;
+    long r = t % GR, nc = t / GR; /* nc = n * C + c */
+    long n = nc / GC, c = nc % GC;
+    global float *dst = col + co + ((c * GR + r) * GS + s) * (long)row_step + n * (long)image_step;
+    global const float *plane = x + xo + nc * GH * GW;
+    long off = s * DW - PW; /* input column of q: q * SW + off */
     /* q in [lo, hi) reads inside x's row: 0 <= q * SW + off < W */
     long lo = off < 0 ? (-off + SW - 1) / SW : 0, hi = off < GW ? (GW - off + SW - 1) / SW : 0;
-    if (h < 0 || h >= GH)
-        lo = hi = GQ; /* a padding row: all zeros */
     lo = min(lo, GQ);
     hi = max(lo, min(hi, GQ));
-    global const float *src = x + xo + (nc * GH + h) * GW + off;
-    for (long q = 0; q < lo; q++)
-        dst[q] = 0.0f;
-    if (SW == 1)
-        for (long q = lo; q < hi; q++)
-            dst[q] = src[q];
-    else
-        for (long q = lo; q < hi; q++)
-            dst[q] = src[q * SW];
-    for (long q = hi; q < GQ; q++)
-        dst[q] = 0.0f;
+    for (long p = 0; p < GP; p++, dst += GQ) {
+        long h = p * SH - PH + r * DH;
+        if (h < 0 || h >= GH) { /* a padding row */
+            for (long q = 0; q < GQ; q++)
+                dst[q] = 0.0f;
+            continue;
+        }
+        global const float *src = plane + h * GW + off;
+        for (long q = 0; q < lo; q++)
+            dst[q] = 0.0f;
+        if (SW == 1)
+            for (long q = lo; q < hi; q++)
+                dst[q] = src[q];
+        else
+            for (long q = lo; q < hi; q++)
+                dst[q] = src[q * SW];
+        for (long q = hi; q < GQ; q++)
+            dst[q] = 0.0f;
+    }
 }
 
 /* The adjoint of conv_im2col, with the same layout: dx[n, c, h, w] = sum over r, s (in that
@@ -229,47 +252,50 @@ kernel void conv_col2im(global const float *col, ulong co, ulong row_step, ulong
     dx[dxo + (nc * GH + h) * GW + wx] = sum;
 }
 
-/* conv_col2im for stride 1 on CPU devices: a work-item per row of dx, 8 columns per step in
- * a float8, each lane summing the same taps in the same order as conv_col2im. A tap that
- * falls outside col adds 0.0f, which changes no sum: it starts at +0.0f, so it is never
- * -0.0f. Taps whose 8 columns all lie inside col's row are one vector load. Range (1, H,
- * images * C). */
-kernel void conv_col2im_rows(global const float *col, ulong co, ulong row_step,
-                             ulong image_step, global float *dx, ulong dxo, int16 g) {
-    long h = get_global_id(1), nc = get_global_id(2);
+/* conv_col2im for stride 1 on CPU devices: a work-item per plane of dx, 8 columns of a row
+ * per step in a float8, each lane summing the same taps in the same order as conv_col2im. A
+ * tap that falls outside col adds 0.0f, which changes no sum: it starts at +0.0f, so it is
+ * never -0.0f. Taps whose 8 columns all lie inside col's row are one vector load. Range
+ * (1, 1, images * C). */
+kernel void conv_col2im_planes(global const float *col, ulong co, ulong row_step,
+                               ulong image_step, global float *dx, ulong dxo, int16 g) {
+    long nc = get_global_id(2);
     long n = nc / GC, c = nc % GC;
-    if (h >= GH)
-        return;
     global const float *colc = col + co + n * (long)image_step + c * GR * GS * (long)row_step;
-    global float *out = dx + dxo + (nc * GH + h) * GW;
+    global float *out = dx + dxo + nc * GH * GW;
     int width = g.s2, nq = g.s7;
-    for (int w0 = 0; w0 < width; w0 += 8) {
-        float8 sum = (float8)(0.0f);
-        for (int r = 0; r < g.s4; r++) {
-            int p = (int)h + g.sc - r * g.se;
-            if (p < 0 || p >= g.s6)
-                continue;
-            for (int s = 0; s < g.s5; s++) {
-                int q0 = w0 + g.sd - s * g.sf;
-                global const float *row = colc + (r * GS + s) * (long)row_step + (long)p * nq;
-                if (q0 >= 0 && q0 + 8 <= nq) {
-                    sum += vload8(0, row + q0);
-                } else {
-                    float v[8];
+    for (int h = 0; h < g.s1; h++, out += width) {
+        for (int next = 0; next < width; next += 8) {
+            /* A row's last 8 columns overlap the step before rather than run past the row:
+             * the same sums again, and fewer taps that need the lane-by-lane path. */
+            int w0 = next + 8 > width && width >= 8 ? width - 8 : next;
+            float8 sum = (float8)(0.0f);
+            for (int r = 0; r < g.s4; r++) {
+                int p = h + g.sc - r * g.se;
+                if (p < 0 || p >= g.s6)
+                    continue;
+                for (int s = 0; s < g.s5; s++) {
+                    int q0 = w0 + g.sd - s * g.sf;
+                    global const float *row = colc + (r * GS + s) * (long)row_step + (long)p * nq;
+                    if (q0 >= 0 && q0 + 8 <= nq) {
+                        sum += vload8(0, row + q0);
+                    } else {
+                        float v[8];
 #pragma unroll
-                    for (int i = 0; i < 8; i++)
-                        v[i] = q0 + i >= 0 && q0 + i < nq ? row[q0 + i] : 0.0f;
-                    sum += vload8(0, v);
+                        for (int i = 0; i < 8; i++)
+                            v[i] = q0 + i >= 0 && q0 + i < nq ? row[q0 + i] : 0.0f;
+                        sum += vload8(0, v);
+                    }
                 }
             }
-        }
-        if (w0 + 8 <= width) {
-            vstore8(sum, 0, out + w0);
-        } else {
-            float v[8];
-            vstore8(sum, 0, v);
-            for (int i = 0; i < width - w0; i++)
-                out[w0 + i] = v[i];
+            if (w0 + 8 <= width) {
+                vstore8(sum, 0, out + w0);
+            } else {
+                float v[8];
+                vstore8(sum, 0, v);
+                for (int i = 0; i < width - w0; i++)
+                    out[w0 + i] = v[i];
+            }
         }
     }
 }

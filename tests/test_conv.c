@@ -338,9 +338,9 @@ static void test_conv_gemm_matches_reference(void **state) {
     check_grid(RELUCL_CONV_GEMM);
 }
 
-/* CPU devices (ctx->wide) sum dx's taps a row at a time at stride 1 (conv_col2im_rows),
- * other devices one element per work-item: both kinds against the reference, and the same
- * bits from the same GEMM. */
+/* CPU devices (ctx->wide) write im2col's columns a plane per work-item and sum dx's taps a
+ * row at a time at stride 1, other devices one element per work-item: both kinds against the
+ * reference, and the same bits of y, dx and dw from the same GEMMs. */
 static void test_conv_gemm_kernels_of_both_device_kinds_agree(void **state) {
     (void)state;
     relucl_context *ctx = support_ctx();
@@ -355,7 +355,9 @@ static void test_conv_gemm_kernels_of_both_device_kinds_agree(void **state) {
         results rows = run(&pr, RELUCL_CONV_GEMM, identity, 1);
         char label[160];
         label_case(label, sizeof label, i, RELUCL_CONV_GEMM);
+        assert_true(support_equal_bits(rows.y, narrow.y, pr.d.ny, label));
         assert_true(support_equal_bits(rows.dx, narrow.dx, pr.d.nx, label));
+        assert_true(support_equal_bits(rows.dw, narrow.dw, pr.d.nw, label));
         free_results(&narrow);
         free_results(&rows);
         free_problem(&pr);

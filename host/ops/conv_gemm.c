@@ -22,6 +22,9 @@
 /* The filter gradient's GEMMs read at most this much of the columns each (see below). */
 #define PANEL_BYTES ((size_t)2 << 20)
 
+/* The im2col kernel of the device's kind. */
+#define IM2COL(ctx) ((ctx)->wide ? "conv_im2col_planes" : "conv_im2col")
+
 /* Per-image sizes in floats, and the images per chunk. */
 typedef struct conv_plan {
     size_t taps, group_taps, plane, image, out, chunk;
@@ -78,10 +81,11 @@ static relucl_status get_kernels(relucl_context *ctx, const char *fn, const char
 static relucl_status im2col(relucl_context *ctx, const char *fn, const relucl__conv_geom *g,
                             const conv_plan *pl, const relucl_tensor *x, size_t n0, size_t count,
                             int side_by_side) {
-    const size_t global[3] = {g->p, 1, count * pl->taps};
+    /* CPU devices: a tap's whole plane per work-item (conv_im2col_planes) */
+    const size_t global[3] = {ctx->wide ? 1 : g->q, ctx->wide ? 1 : g->p, count * pl->taps};
     cl_int16 geo = relucl__conv_pack(g);
     return RELUCL__CONV_LAUNCH(
-        ctx, fn, "conv_im2col", 3, global, RELUCL__MEM(x->buffer),
+        ctx, fn, IM2COL(ctx), 3, global, RELUCL__MEM(x->buffer),
         RELUCL__ULONG(x->offset + n0 * pl->image), RELUCL__MEM(ctx->workspace), RELUCL__ULONG(0),
         RELUCL__ULONG(side_by_side ? count * pl->plane : pl->plane),
         RELUCL__ULONG(side_by_side ? pl->plane : pl->taps * pl->plane), RELUCL__ARG(geo));
@@ -118,7 +122,7 @@ relucl_status relucl__conv_gemm_forward(relucl_context *ctx, const char *fn,
                                         const relucl_tensor *x, const relucl_tensor *w,
                                         const relucl_tensor *b, const relucl_tensor *y) {
     conv_plan pl;
-    RELUCL__TRY(get_kernels(ctx, fn, "conv_im2col", "conv_bias_act"));
+    RELUCL__TRY(get_kernels(ctx, fn, IM2COL(ctx), "conv_bias_act"));
     RELUCL__TRY(plan(ctx, fn, g, &pl));
     relucl_status status = RELUCL_OK;
     int fused = g->groups == 1 && relucl__gemm_own_wanted(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS);
@@ -160,7 +164,7 @@ static relucl_status gather_dy(relucl_context *ctx, const char *fn, const relucl
                                RELUCL__ULONG(dy_offset), RELUCL__ULONG(count), RELUCL__ARG(geo));
 }
 
-/* CPU devices at stride 1 take a row of dx per work-item (conv_col2im_rows). */
+/* CPU devices at stride 1 take a plane of dx per work-item (conv_col2im_planes). */
 static int col2im_by_rows(const relucl_context *ctx, const relucl__conv_geom *g) {
     return ctx->wide && g->stride[0] == 1 && g->stride[1] == 1;
 }
@@ -171,10 +175,10 @@ static relucl_status col2im(relucl_context *ctx, const char *fn, const relucl__c
                             const conv_plan *pl, const relucl_tensor *dx, size_t dxo,
                             size_t count, int side_by_side) {
     int rows = col2im_by_rows(ctx, g);
-    const size_t global[3] = {rows ? 1 : g->w, g->h, count * g->c};
+    const size_t global[3] = {rows ? 1 : g->w, rows ? 1 : g->h, count * g->c};
     cl_int16 geo = relucl__conv_pack(g);
     return RELUCL__CONV_LAUNCH(
-        ctx, fn, rows ? "conv_col2im_rows" : "conv_col2im", 3, global, RELUCL__MEM(ctx->workspace), RELUCL__ULONG(0),
+        ctx, fn, rows ? "conv_col2im_planes" : "conv_col2im", 3, global, RELUCL__MEM(ctx->workspace), RELUCL__ULONG(0),
         RELUCL__ULONG(side_by_side ? count * pl->plane : pl->plane),
         RELUCL__ULONG(side_by_side ? pl->plane : pl->taps * pl->plane), RELUCL__MEM(dx->buffer),
         RELUCL__ULONG(dxo), RELUCL__ARG(geo));
@@ -185,7 +189,7 @@ relucl_status relucl__conv_gemm_backward_data(relucl_context *ctx, const char *f
                                               const relucl_tensor *w, const relucl_tensor *dx) {
     conv_plan pl;
     RELUCL__TRY(get_kernels(ctx, fn, "conv_gather_dy",
-                            col2im_by_rows(ctx, g) ? "conv_col2im_rows" : "conv_col2im"));
+                            col2im_by_rows(ctx, g) ? "conv_col2im_planes" : "conv_col2im"));
     RELUCL__TRY(plan(ctx, fn, g, &pl));
     relucl_status status = RELUCL_OK;
     for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += pl.chunk) {
@@ -221,7 +225,7 @@ relucl_status relucl__conv_gemm_backward_filter(relucl_context *ctx, const char 
     if (g->n == 0) /* no images: the gradient is zero */
         return accumulate ? RELUCL_OK : relucl_tensor_fill(ctx, dw, 0.0f);
     conv_plan pl;
-    RELUCL__TRY(get_kernels(ctx, fn, "conv_im2col", "conv_gather_dy"));
+    RELUCL__TRY(get_kernels(ctx, fn, IM2COL(ctx), "conv_gather_dy"));
     RELUCL__TRY(plan(ctx, fn, g, &pl));
     relucl_status status = RELUCL_OK;
     /* dw_g (K/g, C/g R S) += dy_g (K/g, count P Q) x col_g^T: one GEMM per chunk and group,
