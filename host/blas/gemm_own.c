@@ -12,8 +12,11 @@
 #define ROWS_NR(ctx) (2 * (size_t)(ctx)->gemm_lanes)
 #define DOTS_M(ctx) ((ctx)->gemm_lanes == 16 ? 4 : 3)
 #define DOTS_N 4
-/* a b^T with b up to this many floats goes through a transposed copy of b. */
+/* a b^T with b up to this many floats, and rows up to TRANSPOSED_K long, goes through a
+ * transposed copy of b; longer dot products keep the dot kernel (conv1's filter gradient
+ * shape, 32 x 9 x 100352: 41-53 GFLOP/s there, 25 transposed). */
 #define TRANSPOSED_MAX ((size_t)4 << 20)
+#define TRANSPOSED_K 1024
 /* op(b) larger than this streams from memory rather than the last-level cache. */
 #define STREAM_BYTES ((size_t)16 << 20)
 
@@ -87,7 +90,7 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                                size_t b_batch, const relucl__epilogue *ep) {
     size_t a_cols = a->dims[a->ndim - 1], b_cols = b->dims[b->ndim - 1];
     int dots = tb == RELUCL_TRANS; /* op(a) = a: both run along k */
-    if (dots && batch == 1 && m >= 16 && k > 0 && n * k <= TRANSPOSED_MAX) {
+    if (dots && batch == 1 && m >= 16 && k > 0 && k <= TRANSPOSED_K && n * k <= TRANSPOSED_MAX) {
         relucl_tensor bt;
         if (transposed(ctx, fn, b, b_cols, n, k, &bt) == RELUCL_OK)
             return relucl__gemm_own(ctx, fn, ta, RELUCL_NO_TRANS, alpha, a, &bt, beta, c, m, n, k,
