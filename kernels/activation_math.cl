@@ -10,9 +10,11 @@
  * in one fma, 2^k - 1 exact for k >= -24. Below -18 the result rounds to -1 and x is held
  * there; NaN passes through (the comparisons are false for it) and -0.0 gives -0.0. */
 #define EXPM1_NEG_FN(T, IT)                                                                      \
-    T expm1_neg_##T(T x) {                                                                       \
+    inline T expm1_neg_##T(T x) {                                                                       \
         T xc = x < (T)(-18.0f) ? (T)(-18.0f) : x;                                                \
-        T kf = rint(xc * (T)(1.44269504088896341f));                                             \
+        /* rint by the 1.5 * 2^23 shifter: exact for |v| < 2^22 (here >= -26), where PoCL's  \
+         * rint is some 25 instructions of bit fixing per vector */                              \
+        T kf = (xc * (T)(1.44269504088896341f) + (T)(12582912.0f)) - (T)(12582912.0f);          \
         T r = fma(-kf, (T)(0.693145751953125f), xc);                                             \
         r = fma(-kf, (T)(1.42860682030941723e-6f), r);                                           \
         T p = (T)(1.0f / 40320.0f);                                                              \
