@@ -34,6 +34,34 @@ EXPM1_NEG_FN(float4, int4)
 EXPM1_NEG_FN(float8, int8)
 EXPM1_NEG_FN(float16, int16)
 
+/* exp(x) for x <= 0 the same way (ELU's gradient; PoCL's exp ran it at half the device's
+ * copy): exp(r) by its Taylor series to r^7 / 7! (the rest is below 1e-8 relative), times
+ * 2^k in two halves so that 2^k itself never leaves the normal range: the one rounding is
+ * the last multiply, which is where a result below 2^-126 becomes subnormal. x is held at
+ * -104, below which exp rounds to 0; NaN passes through and -0.0 gives 1. */
+#define EXP_NEG_FN(T, IT)                                                                        \
+    inline T exp_neg_##T(T x) {                                                                  \
+        T xc = x < (T)(-104.0f) ? (T)(-104.0f) : x;                                              \
+        T kf = (xc * (T)(1.44269504088896341f) + (T)(12582912.0f)) - (T)(12582912.0f);          \
+        T r = fma(-kf, (T)(0.693145751953125f), xc);                                             \
+        r = fma(-kf, (T)(1.42860682030941723e-6f), r);                                           \
+        T p = (T)(1.0f / 5040.0f);                                                               \
+        p = fma(p, r, (T)(1.0f / 720.0f));                                                       \
+        p = fma(p, r, (T)(1.0f / 120.0f));                                                       \
+        p = fma(p, r, (T)(1.0f / 24.0f));                                                        \
+        p = fma(p, r, (T)(1.0f / 6.0f));                                                         \
+        p = fma(p, r, (T)(0.5f));                                                                \
+        p = fma(p, r, (T)(1.0f));                                                                \
+        p = fma(p, r, (T)(1.0f));                                                                \
+        IT k = convert_##IT(kf), k1 = k >> 1;                                                    \
+        T s1 = as_##T((k1 + 127) << 23), s2 = as_##T((k - k1 + 127) << 23);                      \
+        return (p * s1) * s2;                                                                    \
+    }
+EXP_NEG_FN(float, int)
+EXP_NEG_FN(float4, int4)
+EXP_NEG_FN(float8, int8)
+EXP_NEG_FN(float16, int16)
+
 /* Each formula is written once for a type T (float or float4). Comparisons are written so
  * that NaN takes the branch that keeps it: NaN <= 0 is false. */
 #define RELU_F(T, x, a) ((x) <= (T)0.0f ? (T)0.0f : (x))
@@ -63,7 +91,7 @@ ACTIVATE_FN(float16)
 #define RELU_G(T, s, g, a) ((s) <= (T)0.0f ? (T)0.0f : (g))
 #define LEAKY_G(T, s, g, a) ((s) > (T)0.0f ? (g) : (T)(a) * (g))
 /* a * exp(x) first: it is at most a, so a huge dy does not overflow early. */
-#define ELU_GX(T, s, g, a) ((s) <= (T)0.0f ? (g) * ((T)(a) * exp(s)) : (g))
+#define ELU_GX(T, s, g, a) ((s) <= (T)0.0f ? (g) * ((T)(a) * exp_neg_##T(s)) : (g))
 #define ELU_GY(T, s, g, a) ((s) > (T)0.0f ? (g) : (g) * ((s) + (T)(a)))
 #define IDENTITY_G(T, s, g, a) ((void)(s), (g))
 #define CLIPPED_G(T, s, g, a) (((s) <= (T)0.0f || (s) >= (T)(a)) ? (T)0.0f : (g))

@@ -275,6 +275,44 @@ static void test_elu_expm1_over_every_negative_binade(void **state) {
     assert_true(worst <= 1);
 }
 
+/* ELU's gradient from x needs exp(x) for x <= 0, which activation_math.cl also computes
+ * itself: with a = 1 and dy = 1 the gradient is exp(x) alone. 2^20 floats evenly spaced in
+ * bit pattern from -0.0 to -110 (every binade; results down through the subnormals to 0,
+ * and -inf) and 2^20 uniform in [-1, 0), each within 1 ulp of float64's exp. */
+static void test_elu_gradient_exp_over_every_negative_binade(void **state) {
+    (void)state;
+    const size_t n = (size_t)1 << 21;
+    float *x = malloc(n * sizeof *x), *dy = malloc(n * sizeof *dy),
+          *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want);
+    assert_true(x && dy && got && want);
+    uint32_t lo = 0x80000000u, hi = support_bits(-110.0f);
+    for (size_t i = 0; i < n / 2; i++)
+        x[i] = support_from_bits(lo + (uint32_t)((uint64_t)(hi - lo) * i / (n / 2)));
+    x[n / 2 - 1] = -INFINITY;
+    support_fill_uniform(x + n / 2, n / 2, 4343, -1.0f, 0.0f);
+    relucl_activation elu = {RELUCL_ELU, 1.0f};
+    for (size_t i = 0; i < n; i++) {
+        dy[i] = 1.0f;
+        want[i] = (float)exp((double)x[i]);
+    }
+    device_run(elu, BACKWARD_X, x, x, dy, n, 0, 0, got, "ELU gradient over the binades");
+    uint64_t worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t d = support_ulp_distance(got[i], want[i]);
+        if (d > worst)
+            worst = d, at = i;
+    }
+    if (worst > 1)
+        print_error("exp(%.9g) = %.9g, float64 says %.9g: %llu ulp\n", (double)x[at],
+                    (double)got[at], (double)want[at], (unsigned long long)worst);
+    free(x);
+    free(dy);
+    free(got);
+    free(want);
+    assert_true(worst <= 1);
+}
+
 /* ---- Hand-written rows of the semantics tables ------------------------------------------ */
 
 /* Bit-exact, except that ELU's zero sign is left open (expm1(-0.0) is -0.0, PyTorch's
@@ -642,6 +680,7 @@ int main(void) {
         cmocka_unit_test(test_four_wide_kernels_match_reference),
         cmocka_unit_test(test_million_elements_match_reference),
         cmocka_unit_test(test_elu_expm1_over_every_negative_binade),
+        cmocka_unit_test(test_elu_gradient_exp_over_every_negative_binade),
         cmocka_unit_test(test_forward_special_values_follow_semantics),
         cmocka_unit_test(test_backward_special_values_follow_semantics),
         cmocka_unit_test(test_relu_backward_nan_dy_where_input_not_positive_gives_zero),
