@@ -169,6 +169,7 @@ static void test_prelu_matrix_matches_reference(void **state) {
     check_shape(2, (const size_t[]){37, 16}, 21);
     check_shape(2, (const size_t[]){5, 64}, 22);
     check_shape(2, (const size_t[]){257, 48}, 23);
+    check_shape(2, (const size_t[]){3001, 32}, 24); /* 24 runs of 128 rows, the last short */
 }
 
 static void test_prelu_nchw_uses_dims1_as_channel(void **state) {

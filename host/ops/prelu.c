@@ -2,6 +2,9 @@
 #include "ops/ops.h"
 
 #define PRELU_ITEM_RUN 32 /* elements each work-item sums before the tree */
+/* The rows each work-item of the 16-wide column kernel walks: on PoCL 32 left the partial
+ * sums' second pass a sixth of the work (1M elements: 305 + 47 us, 128: 261-293 + 14-16). */
+#define PRELU_WIDE_RUN 128
 #define PRELU_MAX_GROUPS 1024
 #define PRELU_COLUMNS_BELOW 64 /* inner extents this short use the column kernels */
 
@@ -93,9 +96,9 @@ static relucl_status backward_columns(relucl_context *ctx, const char *fn, const
                                       const relucl_tensor *dx, const relucl_tensor *dslope,
                                       const prelu_layout *layout) {
     size_t width = layout->inner * layout->channels, rows = layout->n / width;
-    size_t groups = (rows + PRELU_ITEM_RUN - 1) / PRELU_ITEM_RUN;
-    cl_mem partial;
     int wide = wide_columns(ctx, layout);
+    size_t run = wide ? PRELU_WIDE_RUN : PRELU_ITEM_RUN, groups = (rows + run - 1) / run;
+    cl_mem partial;
     const char *kernel = wide ? "prelu_backward_columns_wide" : "prelu_backward_columns";
     RELUCL__TRY(prepare(ctx, fn, kernel, "prelu_slope_sum_columns", groups * width, &partial));
     const size_t wide_global[2] = {width / 16, groups};
@@ -104,12 +107,12 @@ static relucl_status backward_columns(relucl_context *ctx, const char *fn, const
                               relucl__range_shaped(ctx, 2, wide_global), RELUCL__TENSOR(x),
                               RELUCL__TENSOR(slope), RELUCL__TENSOR(dy), RELUCL__TENSOR(dx),
                               RELUCL__MEM(partial), RELUCL__ULONG(rows),
-                              RELUCL__ULONG(PRELU_ITEM_RUN), RELUCL__ULONG(width))
+                              RELUCL__ULONG(run), RELUCL__ULONG(width))
              : RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, kernel,
                               relucl__range_2d(width, groups, width >= 64 ? 64 : 1, 1),
                               RELUCL__TENSOR(x), RELUCL__TENSOR(slope), RELUCL__TENSOR(dy),
                               RELUCL__TENSOR(dx), RELUCL__MEM(partial), RELUCL__ULONG(rows),
-                              RELUCL__ULONG(PRELU_ITEM_RUN), RELUCL__ULONG(layout->inner),
+                              RELUCL__ULONG(run), RELUCL__ULONG(layout->inner),
                               RELUCL__ULONG(layout->channels));
     if (status == RELUCL_OK)
         status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_slope_sum_columns",
