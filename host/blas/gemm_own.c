@@ -10,8 +10,7 @@
  * the lanes its program was built for). */
 #define ROWS_MR(ctx) ((ctx)->gemm_lanes == 16 ? 8 : 6)
 #define ROWS_NR(ctx) (2 * (size_t)(ctx)->gemm_lanes)
-#define DOTS_M(ctx) ((ctx)->gemm_lanes == 16 ? 4 : 3)
-#define DOTS_N 4
+#define DOTS 4
 /* a b^T with b up to this many floats, and rows up to TRANSPOSED_K long, goes through a
  * transposed copy of b; longer dot products keep the dot kernel (conv1's filter gradient
  * shape, 32 x 9 x 100352: 41-53 GFLOP/s there, 25 transposed). */
@@ -98,7 +97,7 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
         ctx->error[0] = '\0'; /* the dot kernel below answers instead */
     }
     cl_uint rows_first;
-    relucl__range range = block_range(m, n, k, dots ? DOTS_M(ctx) : ROWS_MR(ctx), dots ? DOTS_N : ROWS_NR(ctx),
+    relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR(ctx), dots ? DOTS : ROWS_NR(ctx),
                                       batch, &rows_first);
     if (dots)
         return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range,
@@ -129,7 +128,7 @@ relucl_status relucl__gemm_own_segmented(relucl_context *ctx, const char *fn, fl
                                          cl_mem c, size_t co, size_t m, size_t n, size_t k,
                                          size_t segments) {
     cl_uint rows_first;
-    relucl__range range = block_range(m, n, segments * k, DOTS_M(ctx), DOTS_N, 1, &rows_first);
+    relucl__range range = block_range(m, n, segments * k, DOTS, DOTS, 1, &rows_first);
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range, RELUCL__MEM(a),
                           RELUCL__ULONG(ao), RELUCL__ULONG(lda), RELUCL__ULONG(0), RELUCL__MEM(b),
                           RELUCL__ULONG(bo), RELUCL__ULONG(ldb), RELUCL__ULONG(0), RELUCL__MEM(c),
