@@ -300,6 +300,34 @@ kernel void conv_col2im_planes(global const float *col, ulong co, ulong row_step
     }
 }
 
+/* For the filter gradient on CPU devices: the images' dy (images, K, P * Q) as one
+ * (images * P * Q, K) matrix, dy_t[n P Q + i][k] = dy[n][k][i]. A work-item per output row
+ * (one position of one image) gathers its K floats down dy's column; neighbouring work-items
+ * take neighbouring columns, so each cache line of dy serves 16 of them. Range (P * Q, 1,
+ * images). */
+kernel void conv_transpose_dy(global const float *dy, ulong dyo, global float *out, ulong oo,
+                              int16 g) {
+    long i = get_global_id(0), n = get_global_id(2), plane = GP * GQ;
+    if (i >= plane)
+        return;
+    global const float *src = dy + dyo + n * GK * plane + i;
+    global float *dst = out + oo + (n * plane + i) * GK;
+    for (long k = 0; k < GK; k++)
+        dst[k] = src[k * plane];
+}
+
+/* dw (K, C R S) = dw_t^T, plus dw's old value when accumulating: the filter gradient that
+ * conv_gemm.c's CPU path sums as dw_t (C R S, K). Range (C R S, K). */
+kernel void conv_dw_from_transposed(global const float *dw_t, global float *dw, ulong dwo,
+                                    ulong taps, int accumulate, int16 g) {
+    long t = get_global_id(0), k = get_global_id(1);
+    if (t >= (long)taps || k >= GK)
+        return;
+    float v = dw_t[t * GK + k];
+    global float *d = dw + dwo + k * (long)taps + t;
+    *d = accumulate ? *d + v : v;
+}
+
 /* After the forward GEMM: y[n, k] = act(z[k][n] + b[k]) for the chunk's images, z being the
  * GEMM's (K, images * P * Q) result. Range (P * Q, images * K). */
 kernel void conv_bias_act(global const float *z, ulong zo, global const float *b, ulong bo,

@@ -365,6 +365,36 @@ static void test_conv_gemm_kernels_of_both_device_kinds_agree(void **state) {
     ctx->wide = wide;
 }
 
+/* Filter gradients whose transpose has enough register blocks (C R S / 6 x K / 16 >= 64) run
+ * on CPU devices as dw^T = col x dy^T per panel of images (2 MiB of columns): several panels
+ * and a short last one (9 images of 28x28 at C R S 144: panels of 4), one panel, stride 2
+ * without padding; with and without accumulation, on both device kinds' kernels. */
+static void test_conv_filter_gradient_by_panels_matches_reference(void **state) {
+    (void)state;
+    static const geo_case cases[] = {
+        {9, 16, 28, 28, 48, 3, 3, CONV(1, 1, 1, 1, 1, 1, 1)},
+        {5, 32, 9, 11, 64, 3, 3, CONV(1, 1, 1, 1, 1, 1, 1)},
+        {3, 16, 13, 17, 80, 3, 3, CONV(2, 2, 0, 0, 1, 1, 1)},
+    };
+    relucl_context *ctx = support_ctx();
+    int wide = ctx->wide;
+    for (int kind = 0; kind < 2; kind++) {
+        ctx->wide = kind;
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+            for (int accumulate = 0; accumulate < 2; accumulate++) {
+                problem pr = make_problem(&cases[i], 900 + 10 * i);
+                results got = run(&pr, RELUCL_CONV_GEMM, identity, accumulate);
+                char label[160];
+                snprintf(label, sizeof label, "panels case %zu, %s kernels, accumulate %d", i,
+                         kind ? "CPU" : "other", accumulate);
+                check_reference(&pr, &got, accumulate, label);
+                free_results(&got);
+                free_problem(&pr);
+            }
+    }
+    ctx->wide = wide;
+}
+
 /* The two algorithms sum in different orders: equal within rounding, never bit-identical by
  * promise. */
 static void test_conv_gemm_matches_naive(void **state) {
@@ -970,6 +1000,7 @@ int main(void) {
         cmocka_unit_test(test_conv_gemm_matches_reference),
         cmocka_unit_test(test_conv_gemm_matches_naive),
         cmocka_unit_test(test_conv_gemm_kernels_of_both_device_kinds_agree),
+        cmocka_unit_test(test_conv_filter_gradient_by_panels_matches_reference),
         cmocka_unit_test(test_conv_fuses_bias_and_activation),
         cmocka_unit_test(test_conv_backward_filter_accumulates),
         cmocka_unit_test(test_conv_is_deterministic_and_auto_follows_its_rule),

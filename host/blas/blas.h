@@ -36,6 +36,9 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                                size_t m, size_t n, size_t k, size_t batch, size_t a_batch,
                                size_t b_batch, const relucl__epilogue *ep);
 
+/* The work-items (register blocks of C) of an (m, n) NN product through relucl's own GEMM. */
+size_t relucl__gemm_own_blocks(const relucl_context *ctx, size_t m, size_t n);
+
 /* c (m, n, contiguous) = alpha * sum over s < segments of a_s b_s^T + beta c, where a_s is
  * (m, k) with rows lda apart starting a_seg * s past ao, and b_s (n, k) likewise: a GEMM whose
  * k runs in pieces (a convolution's filter gradient over a chunk's images, read in place).

@@ -44,6 +44,10 @@ static relucl__range block_range(size_t m, size_t n, size_t k_total, size_t bloc
     return r;
 }
 
+size_t relucl__gemm_own_blocks(const relucl_context *ctx, size_t m, size_t n) {
+    return blocks(m, ROWS_MR(ctx)) * blocks(n, ROWS_NR(ctx));
+}
+
 int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_transpose tb) {
     if (ctx->gemm_own == 0) {
         const char *choice = getenv("RELUCL_GEMM");
