@@ -33,7 +33,9 @@ typedef struct gemm_shape {
  * The CNN preset's convolution GEMMs at batch 128 (host/ops/conv_gemm.c): conv1 (1 -> 32
  * channels, 28x28, 3x3) in one chunk of 128 images, N = 128 * 784; conv2 (32 -> 64, 14x14)
  * in chunks of 121 images under the 32 MiB chunk target, N = 121 * 196; the filter gradient
- * sums along the chunk's positions (NT), the data gradient reads the filters transposed. */
+ * sums along the chunk's positions (NT), the data gradient reads the filters transposed.
+ * On CPU devices (relucl's own GEMM) the CNN runs conv2's filter gradient transposed, per
+ * panel of 9 images: dw^T = col (288, 9 * 196) x dy^T (9 * 196, 64), listed as well. */
 /* clang-format off */
 static const gemm_shape shapes[] = {
     {"square 128", 128, 128, 128, 0, 0},
@@ -56,6 +58,7 @@ static const gemm_shape shapes[] = {
     {"conv2 fwd", 64, 23716, 288, 0, 0},
     {"conv2 dx", 288, 23716, 64, 1, 0},
     {"conv2 dW", 64, 288, 23716, 0, 1},
+    {"conv2 dW^T panel", 288, 64, 1764, 0, 0},
 };
 /* clang-format on */
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
