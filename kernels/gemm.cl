@@ -142,6 +142,39 @@ kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col,
             }
         return;
     }
+    if (cols > 8 && cols < 12) {
+        /* 9 to 11 columns (a layer of 10 units): a float8 and a masked float4 (as below) in
+         * one pass over k rather than two; the same sums in the same order. */
+        size_t t = cols - 8, c1 = 8 + min((size_t)1, t - 1), c2 = 8 + min((size_t)2, t - 1);
+        const int4 keep = (int4)(0, 1, 2, 3) < (int4)((int)t);
+        float8 lo[GEMM_MR];
+        float4 hi[GEMM_MR];
+#pragma unroll
+        for (int r = 0; r < GEMM_MR; r++) {
+            lo[r] = (float8)(0.0f);
+            hi[r] = (float4)(0.0f);
+        }
+        for (size_t p = 0; p < k; p++) {
+            const global float *bp = b + p * ldb;
+            float8 b0 = vload8(0, bp);
+            float4 b1 = select((float4)(0.0f), (float4)(bp[8], bp[c1], bp[c2], bp[8]), keep);
+#pragma unroll
+            for (int r = 0; r < GEMM_MR; r++) {
+                float av = a[ar[r] + p * a_col];
+                lo[r] = fma((float8)(av), b0, lo[r]);
+                hi[r] = fma((float4)(av), b1, hi[r]);
+            }
+        }
+        for (size_t r = 0; r < rows; r++) {
+            store_vec8(c + r * ldc, lo[r], alpha, beta, (int)r, EPI);
+            float lanes[4];
+            vstore4(hi[r], 0, lanes);
+            for (size_t q = 0; q < t; q++)
+                store_one(c + r * ldc + 8 + q, lanes[q], alpha, beta, (int)r, (int)(8 + q),
+                          EPI);
+        }
+        return;
+    }
     /* A block at the right edge: the widest vectors that fit, then single columns. */
     size_t j = 0;
     for (; j + 16 <= cols; j += 16)
