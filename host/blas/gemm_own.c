@@ -77,7 +77,7 @@ static relucl_status transposed(relucl_context *ctx, const char *fn, const reluc
     RELUCL__TRY(relucl__scratch_reserve(ctx, fn, "clCreateBuffer (GEMM scratch)",
                                         &ctx->gemm_scratch, &ctx->gemm_scratch_size,
                                         n * k * sizeof(float)));
-    const size_t global[2] = {n, blocks(k, 16)};
+    const size_t global[2] = {blocks(n, 4), blocks(k, 16)};
     RELUCL__TRY(RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_transpose",
                                relucl__range_shaped(ctx, 2, global), RELUCL__TENSOR(b),
                                RELUCL__ULONG(b_cols), RELUCL__ULONG(n), RELUCL__ULONG(k),
