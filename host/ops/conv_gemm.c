@@ -6,7 +6,10 @@
  *   columns and the GEMMs read dy and write y where they are. Forward: one batched GEMM
  *   writing act(w col_n + b) into y (bias and activation in the GEMM's epilogue). Data
  *   gradient: one batched GEMM col_n = w^T dy_n, then col2im. Filter gradient: the sum over
- *   the images of dy_n col_n^T as a GEMM whose k runs in pieces, in panels of images.
+ *   the images of dy_n col_n^T as a GEMM whose k runs in pieces, in panels of images; or,
+ *   where dw's transpose has enough register blocks (filter_rows), dw^T = col dy^T per panel
+ *   with the panel's columns side by side and dy transposed. On CPU devices im2col and
+ *   col2im take a plane per work-item (conv_im2col_planes, conv_col2im_planes).
  * - otherwise (CLBlast; groups): a chunk's images side by side in one matrix, one GEMM per
  *   group however small the images, y_g (K/g, images P Q) = w_g col_g, then the bias and
  *   activation pass; dy is gathered beside the columns for both gradients. On PoCL with
