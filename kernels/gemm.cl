@@ -8,13 +8,13 @@
  *   (any layout: element (i, p) is at a[i * a_row + p * a_col]) and 2 GEMM_MR vector FMAs.
  * gemm_dots: op(a) = a and op(b) = b^T, so both are contiguous along k: a GEMM_DM x GEMM_DN
  *   block of dot products, a vector of k at a time, each vector's lanes summed at the end.
- * gemm_rows' edge blocks take narrower loops; gemm_dots' repeat their last row or column.
- * c = alpha acc + beta c; with
- * beta 0, c is not read. */
+ * Edge blocks repeat their last row (and gemm_dots its last column) instead of testing each
+ * row; gemm_rows' right edges take narrower vectors. c = alpha acc + beta c; with beta 0, c
+ * is not read. */
 
-/* RELUCL_GEMM_LANES (build option, 8 or 16: the device's native float vector) sizes the blocks so
- * the accumulators and the operands of one step stay in registers: 8 x 32 in float16 takes 16
- * of AVX-512's 32, 6 x 16 in float8 12 of AVX2's 16. */
+/* RELUCL_GEMM_LANES (build option, 8 or 16: the device's native float vector) sizes the
+ * blocks so the accumulators and the operands of one step stay in registers: 8 x 32 in
+ * float16 takes 16 of AVX-512's 32, 6 x 16 in float8 12 of AVX2's 16. */
 #ifndef RELUCL_GEMM_LANES
 #define RELUCL_GEMM_LANES 16
 #endif
