@@ -142,16 +142,14 @@ kernel void pool_max_forward_tiled(POOL_FORWARD_ARGS) {
     argmax[ao + o] = (float)best;
 }
 
-/* pool_max_forward_tiled for 2x2 windows, the usual case: each row of a window is one float2
- * load, which PoCL turns into whole-vector loads and shuffles instead of a gather per
- * element. The same comparisons in the same order. */
-kernel void pool_max_forward_2x2(POOL_FORWARD_ARGS) {
-    POOL_PLACE(out_size)
-    global const float *in = x + xo + plane * ((size_t)in_size.x * in_size.y);
-    uint at = 2 * row * in_size.y + 2 * col;
-    float2 top = vload2(0, in + at), bottom = vload2(0, in + at + in_size.y);
+/* The maximum of the 2x2 window whose top-left input is at `at` (rows w apart) and its
+ * position: each row of the window is one float2 load, which PoCL turns into whole-vector
+ * loads and shuffles instead of a gather per element; the comparisons of the tiled kernel,
+ * in the same order. */
+static float max_2x2(global const float *in, uint at, uint w, uint *where_best) {
+    float2 top = vload2(0, in + at), bottom = vload2(0, in + at + w);
     float v[4] = {top.x, top.y, bottom.x, bottom.y};
-    uint where[4] = {at, at + 1, at + in_size.y, at + in_size.y + 1};
+    uint where[4] = {at, at + 1, at + w, at + w + 1};
     uint best = at;
     float best_value = -INFINITY;
 #pragma unroll
@@ -160,6 +158,16 @@ kernel void pool_max_forward_2x2(POOL_FORWARD_ARGS) {
         best_value = take ? v[i] : best_value;
         best = take ? where[i] : best;
     }
+    *where_best = best;
+    return best_value;
+}
+
+/* pool_max_forward_tiled for 2x2 windows, the usual case. */
+kernel void pool_max_forward_2x2(POOL_FORWARD_ARGS) {
+    POOL_PLACE(out_size)
+    global const float *in = x + xo + plane * ((size_t)in_size.x * in_size.y);
+    uint best;
+    float best_value = max_2x2(in, 2 * row * in_size.y + 2 * col, in_size.y, &best);
     size_t o = plane * ((size_t)out_size.x * out_size.y) + (size_t)row * out_size.y + col;
     y[yo + o] = best_value;
     argmax[ao + o] = (float)best;
@@ -193,18 +201,8 @@ kernel void pool_max_forward_2x2_rows(POOL_FORWARD_ARGS) {
         vstore4(convert_float4(best), 0, ar + c);
     }
     for (; c < out_size.y; c++) {
-        uint at = top + 2 * c;
-        float v[4] = {in[at], in[at + 1], in[at + w], in[at + w + 1]};
-        uint where[4] = {at, at + 1, at + w, at + w + 1};
-        uint best = at;
-        float best_value = -INFINITY;
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int take = (v[i] > best_value) | isnan(v[i]);
-            best_value = take ? v[i] : best_value;
-            best = take ? where[i] : best;
-        }
-        yr[c] = best_value;
+        uint best;
+        yr[c] = max_2x2(in, top + 2 * c, w, &best);
         ar[c] = (float)best;
     }
 }
