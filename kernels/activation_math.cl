@@ -3,20 +3,24 @@
  * every kernel gives the same bits. */
 #pragma OPENCL FP_CONTRACT OFF
 
+/* x = kf ln2 + r, |r| <= ln2 / 2, for expm1_neg and exp_neg: kf = rint(x / ln2) by the
+ * 1.5 * 2^23 shifter (exact while |x / ln2| < 2^22, here at most 151; PoCL's rint is some 25
+ * instructions of bit fixing per vector), ln2 in two parts so that r is exact. Declares kf
+ * and r. */
+#define LN2_REDUCE(T, xc, kf, r)                                                                 \
+    T kf = ((xc) * (T)(1.44269504088896341f) + (T)(12582912.0f)) - (T)(12582912.0f);            \
+    T r = fma(-kf, (T)(0.693145751953125f), (xc));                                               \
+    r = fma(-kf, (T)(1.42860682030941723e-6f), r)
+
 /* expm1(x) for x <= 0, within 1 ulp (ELU needs no more: for x > 0 it takes x), as plain
  * vector arithmetic: PoCL's expm1 ran ELU forward at 4 GB/s, a tenth of the device's copy.
- * x = k ln2 + r with |r| <= ln2 / 2 (ln2 split in two for an exact r), expm1(r) by its Taylor
- * series to r^8 / 8! (the rest is below 1e-9 relative), and expm1(x) = 2^k expm1(r) + (2^k - 1)
- * in one fma, 2^k - 1 exact for k >= -24. Below -18 the result rounds to -1 and x is held
- * there; NaN passes through (the comparisons are false for it) and -0.0 gives -0.0. */
+ * x = k ln2 + r (LN2_REDUCE), expm1(r) by its Taylor series to r^8 / 8! (the rest is below
+ * 1e-9 relative), and expm1(x) = 2^k expm1(r) + (2^k - 1) in one fma, 2^k - 1 exact for
+ * k >= -24. Below -18 the result rounds to -1 and x is held there; NaN passes through (the comparisons are false for it) and -0.0 gives -0.0. */
 #define EXPM1_NEG_FN(T, IT)                                                                      \
-    inline T expm1_neg_##T(T x) {                                                                       \
+    inline T expm1_neg_##T(T x) {                                                                \
         T xc = x < (T)(-18.0f) ? (T)(-18.0f) : x;                                                \
-        /* rint by the 1.5 * 2^23 shifter: exact for |v| < 2^22 (here >= -26), where PoCL's  \
-         * rint is some 25 instructions of bit fixing per vector */                              \
-        T kf = (xc * (T)(1.44269504088896341f) + (T)(12582912.0f)) - (T)(12582912.0f);          \
-        T r = fma(-kf, (T)(0.693145751953125f), xc);                                             \
-        r = fma(-kf, (T)(1.42860682030941723e-6f), r);                                           \
+        LN2_REDUCE(T, xc, kf, r);                                                                \
         T p = (T)(1.0f / 40320.0f);                                                              \
         p = fma(p, r, (T)(1.0f / 5040.0f));                                                      \
         p = fma(p, r, (T)(1.0f / 720.0f));                                                       \
@@ -42,9 +46,7 @@ EXPM1_NEG_FN(float16, int16)
 #define EXP_NEG_FN(T, IT)                                                                        \
     inline T exp_neg_##T(T x) {                                                                  \
         T xc = x < (T)(-104.0f) ? (T)(-104.0f) : x;                                              \
-        T kf = (xc * (T)(1.44269504088896341f) + (T)(12582912.0f)) - (T)(12582912.0f);          \
-        T r = fma(-kf, (T)(0.693145751953125f), xc);                                             \
-        r = fma(-kf, (T)(1.42860682030941723e-6f), r);                                           \
+        LN2_REDUCE(T, xc, kf, r);                                                                \
         T p = (T)(1.0f / 5040.0f);                                                               \
         p = fma(p, r, (T)(1.0f / 720.0f));                                                       \
         p = fma(p, r, (T)(1.0f / 120.0f));                                                       \
