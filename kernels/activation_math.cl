@@ -16,7 +16,8 @@
  * vector arithmetic: PoCL's expm1 ran ELU forward at 4 GB/s, a tenth of the device's copy.
  * x = k ln2 + r (LN2_REDUCE), expm1(r) by its Taylor series to r^8 / 8! (the rest is below
  * 1e-9 relative), and expm1(x) = 2^k expm1(r) + (2^k - 1) in one fma, 2^k - 1 exact for
- * k >= -24. Below -18 the result rounds to -1 and x is held there; NaN passes through (the comparisons are false for it) and -0.0 gives -0.0. */
+ * k >= -24. Below -18 the result rounds to -1 and x is held there; NaN passes through (the
+ * comparisons are false for it) and -0.0 gives -0.0. */
 #define EXPM1_NEG_FN(T, IT)                                                                      \
     inline T expm1_neg_##T(T x) {                                                                \
         T xc = x < (T)(-18.0f) ? (T)(-18.0f) : x;                                                \
