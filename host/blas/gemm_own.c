@@ -101,8 +101,8 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
         ctx->error[0] = '\0'; /* the dot kernel below answers instead */
     }
     cl_uint rows_first;
-    relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR(ctx), dots ? DOTS : ROWS_NR(ctx),
-                                      batch, &rows_first);
+    relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR(ctx),
+                                      dots ? DOTS : ROWS_NR(ctx), batch, &rows_first);
     if (dots)
         return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range,
                               RELUCL__TENSOR(a), RELUCL__ULONG(a_cols), RELUCL__ULONG(a_batch),

@@ -22,7 +22,7 @@
 
 #include <stdint.h>
 
-/* The filter gradient's GEMMs read at most this much of the columns each (see below). */
+/* The filter gradient's GEMMs read at most this much of the columns each (see panel_images). */
 #define PANEL_BYTES ((size_t)2 << 20)
 
 /* The im2col kernel of the device's kind. */
@@ -32,6 +32,13 @@
 typedef struct conv_plan {
     size_t taps, group_taps, plane, image, out, chunk;
 } conv_plan;
+
+/* The images per panel of the filter gradient: their columns stay in cache (PANEL_BYTES)
+ * while every block of dw passes over them; at least one. */
+static size_t panel_images(const conv_plan *pl) {
+    size_t panel = PANEL_BYTES / (pl->taps * pl->plane * sizeof(float));
+    return panel < 1 ? 1 : panel;
+}
 
 /* The chunk size (the caller made sure one image fits the limit) and its scratch, reserved. */
 static relucl_status plan(relucl_context *ctx, const char *fn, const relucl__conv_geom *g,
@@ -168,7 +175,7 @@ static relucl_status gather_dy(relucl_context *ctx, const char *fn, const relucl
 }
 
 /* CPU devices at stride 1 take a plane of dx per work-item (conv_col2im_planes). */
-static int col2im_by_rows(const relucl_context *ctx, const relucl__conv_geom *g) {
+static int col2im_by_planes(const relucl_context *ctx, const relucl__conv_geom *g) {
     return ctx->wide && g->stride[0] == 1 && g->stride[1] == 1;
 }
 
@@ -177,14 +184,14 @@ static int col2im_by_rows(const relucl_context *ctx, const relucl__conv_geom *g)
 static relucl_status col2im(relucl_context *ctx, const char *fn, const relucl__conv_geom *g,
                             const conv_plan *pl, const relucl_tensor *dx, size_t dxo,
                             size_t count, int side_by_side) {
-    int rows = col2im_by_rows(ctx, g);
-    const size_t global[3] = {rows ? 1 : g->w, rows ? 1 : g->h, count * g->c};
+    int planes = col2im_by_planes(ctx, g);
+    const size_t global[3] = {planes ? 1 : g->w, planes ? 1 : g->h, count * g->c};
     cl_int16 geo = relucl__conv_pack(g);
-    return RELUCL__CONV_LAUNCH(
-        ctx, fn, rows ? "conv_col2im_planes" : "conv_col2im", 3, global, RELUCL__MEM(ctx->workspace), RELUCL__ULONG(0),
-        RELUCL__ULONG(side_by_side ? count * pl->plane : pl->plane),
-        RELUCL__ULONG(side_by_side ? pl->plane : pl->taps * pl->plane), RELUCL__MEM(dx->buffer),
-        RELUCL__ULONG(dxo), RELUCL__ARG(geo));
+    return RELUCL__CONV_LAUNCH(ctx, fn, planes ? "conv_col2im_planes" : "conv_col2im", 3, global,
+                               RELUCL__MEM(ctx->workspace), RELUCL__ULONG(0),
+                               RELUCL__ULONG(side_by_side ? count * pl->plane : pl->plane),
+                               RELUCL__ULONG(side_by_side ? pl->plane : pl->taps * pl->plane),
+                               RELUCL__MEM(dx->buffer), RELUCL__ULONG(dxo), RELUCL__ARG(geo));
 }
 
 relucl_status relucl__conv_gemm_backward_data(relucl_context *ctx, const char *fn,
@@ -192,7 +199,7 @@ relucl_status relucl__conv_gemm_backward_data(relucl_context *ctx, const char *f
                                               const relucl_tensor *w, const relucl_tensor *dx) {
     conv_plan pl;
     RELUCL__TRY(get_kernels(ctx, fn, "conv_gather_dy",
-                            col2im_by_rows(ctx, g) ? "conv_col2im_planes" : "conv_col2im"));
+                            col2im_by_planes(ctx, g) ? "conv_col2im_planes" : "conv_col2im"));
     RELUCL__TRY(plan(ctx, fn, g, &pl));
     relucl_status status = RELUCL_OK;
     for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += pl.chunk) {
@@ -245,8 +252,8 @@ static relucl_status filter_rows(relucl_context *ctx, const char *fn, const relu
     RELUCL__TRY(relucl__scratch_reserve(ctx, fn, "clCreateBuffer (GEMM scratch)",
                                         &ctx->gemm_scratch, &ctx->gemm_scratch_size,
                                         pl->taps * g->k * sizeof(float)));
-    size_t panel = PANEL_BYTES / (pl->taps * pl->plane * sizeof(float));
-    panel = panel < 1 ? 1 : panel > pl->chunk ? pl->chunk : panel;
+    size_t panel = panel_images(pl);
+    panel = panel > pl->chunk ? pl->chunk : panel; /* the workspace holds a chunk */
     cl_int16 geo = relucl__conv_pack(g);
     relucl_tensor dw_t = {ctx->gemm_scratch, 0, 2, {pl->taps, g->k, 1, 1}};
     relucl_status status = RELUCL_OK;
@@ -299,12 +306,9 @@ relucl_status relucl__conv_gemm_backward_filter(relucl_context *ctx, const char 
             /* dw (K, C R S) += sum over the chunk's images of dy_n (K, P Q) col_n^T, with
              * each image's columns on their own and dy read where it is: no gather. */
             status = im2col(ctx, fn, g, &pl, x, n0, count, 0);
-            /* In panels of images whose columns stay in cache (PANEL_BYTES) while every
-             * block of dw passes over them: one GEMM over a whole chunk streamed conv2's
-             * 14 MiB of columns from memory once per block row, 1.25 times slower. */
-            size_t panel = PANEL_BYTES / (pl.taps * pl.plane * sizeof(float));
-            if (panel < 1)
-                panel = 1;
+            /* In panels (panel_images): one GEMM over a whole chunk streamed conv2's 14 MiB
+             * of columns from memory once per block row, 1.25 times slower. */
+            size_t panel = panel_images(&pl);
             for (size_t i0 = 0; i0 < count && status == RELUCL_OK; i0 += panel) {
                 size_t part = count - i0 < panel ? count - i0 : panel;
                 status = relucl__gemm_own_segmented(
