@@ -38,4 +38,32 @@
 #define RELUCL_OPTIM_NESTEROV 4     /* SGD: g += momentum * v instead */
 #define RELUCL_OPTIM_DECOUPLED 8    /* AdamW: p *= decay before the step */
 
+/* The GEMM kernels' sizes, strides and offsets, packed in one ulong16 (component i is the
+ * value named RELUCL_GEMM_* = i), with alpha, beta and the activation's parameter in a
+ * float4 and the flags in an int4: PoCL's cost per launch grows with the count of
+ * arguments, and 23 separate ones cost the host 1.4-2.2 us and the device 1.6-3.5 us a
+ * launch against 0.6-1.0 and 0.8-1.7 for these seven (a 128 x 10 x 128 GEMM runs in 10). */
+#define RELUCL_GEMM_AO 0       /* a's offset */
+#define RELUCL_GEMM_A_ROW 1    /* element (i, p) of op(a) is at i * A_ROW + p * A_COL */
+#define RELUCL_GEMM_A_COL 2
+#define RELUCL_GEMM_A_BATCH 3  /* a's stride between matrices of a batch */
+#define RELUCL_GEMM_BO 4
+#define RELUCL_GEMM_LDB 5
+#define RELUCL_GEMM_B_BATCH 6
+#define RELUCL_GEMM_CO 7
+#define RELUCL_GEMM_LDC 8
+#define RELUCL_GEMM_M 9
+#define RELUCL_GEMM_N 10
+#define RELUCL_GEMM_K 11
+#define RELUCL_GEMM_BIAS_O 12  /* the epilogue's bias offset */
+#define RELUCL_GEMM_SEGMENTS 13 /* gemm_dots: k runs in this many pieces, */
+#define RELUCL_GEMM_A_SEG 14   /* A_SEG and B_SEG apart */
+#define RELUCL_GEMM_B_SEG 15
+#define RELUCL_GEMM_ALPHA 0    /* float4 */
+#define RELUCL_GEMM_BETA 1
+#define RELUCL_GEMM_ACT_A 2
+#define RELUCL_GEMM_ROWS_FIRST 0 /* int4 */
+#define RELUCL_GEMM_BIAS_PER 1
+#define RELUCL_GEMM_ACT 2
+
 #endif /* RELUCL_KERNELS_CONSTANTS_H */

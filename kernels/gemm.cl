@@ -95,22 +95,37 @@ ROWS_CHUNK(16)
 ROWS_CHUNK(8)
 ROWS_CHUNK(4)
 
-kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col, ulong a_batch,
-                      global const float *b, ulong bo, ulong ldb, ulong b_batch,
-                      global float *c, ulong co, ulong ldc, ulong m, ulong n, ulong k,
-                      float alpha, float beta, uint rows_first, global const float *bias,
-                      ulong bias_o, int bias_per, int act, float act_a) {
+/* The packed arguments (RELUCL_GEMM_*, kernels/constants.h) as arrays. */
+#define UNPACK_ARGS                                                                               \
+    ulong sz[16];                                                                                 \
+    float re[4];                                                                                  \
+    int fl[4];                                                                                    \
+    vstore16(sizes, 0, sz);                                                                       \
+    vstore4(reals, 0, re);                                                                        \
+    vstore4(flags, 0, fl)
+
+kernel void gemm_rows(global const float *a, global const float *b, global float *c,
+                      global const float *bias, ulong16 sizes, float4 reals, int4 flags) {
+    UNPACK_ARGS;
+    ulong a_row = sz[RELUCL_GEMM_A_ROW], a_col = sz[RELUCL_GEMM_A_COL], ldb = sz[RELUCL_GEMM_LDB],
+          ldc = sz[RELUCL_GEMM_LDC], m = sz[RELUCL_GEMM_M], n = sz[RELUCL_GEMM_N],
+          k = sz[RELUCL_GEMM_K];
+    float alpha = re[RELUCL_GEMM_ALPHA], beta = re[RELUCL_GEMM_BETA],
+          act_a = re[RELUCL_GEMM_ACT_A];
+    int rows_first = fl[RELUCL_GEMM_ROWS_FIRST], bias_per = fl[RELUCL_GEMM_BIAS_PER],
+        act = fl[RELUCL_GEMM_ACT];
     size_t g0 = get_global_id(0), g1 = get_global_id(1);
     size_t j0 = (rows_first ? g1 : g0) * GEMM_NR, i0 = (rows_first ? g0 : g1) * GEMM_MR;
     size_t batch = get_global_id(2);
     if (i0 >= m || j0 >= n)
         return;
     /* bias_per: 0 none, 1 a bias per row of C, 2 per column */
-    const global float *brow = bias_per == 1 ? bias + bias_o + i0 : 0;
-    const global float *bcol = bias_per == 2 ? bias + bias_o + j0 : 0;
-    a += ao + batch * a_batch + i0 * a_row;
-    b += bo + batch * b_batch + j0;
-    c += co + batch * m * n + i0 * ldc + j0;
+    bias += sz[RELUCL_GEMM_BIAS_O];
+    const global float *brow = bias_per == 1 ? bias + i0 : 0;
+    const global float *bcol = bias_per == 2 ? bias + j0 : 0;
+    a += sz[RELUCL_GEMM_AO] + batch * sz[RELUCL_GEMM_A_BATCH] + i0 * a_row;
+    b += sz[RELUCL_GEMM_BO] + batch * sz[RELUCL_GEMM_B_BATCH] + j0;
+    c += sz[RELUCL_GEMM_CO] + batch * m * n + i0 * ldc + j0;
     size_t rows = min((size_t)GEMM_MR, m - i0), cols = min((size_t)GEMM_NR, n - j0);
     size_t ar[GEMM_MR]; /* row offsets in a; past C's bottom edge, the last row's again */
 #pragma unroll
@@ -142,6 +157,45 @@ kernel void gemm_rows(global const float *a, ulong ao, ulong a_row, ulong a_col,
             }
         return;
     }
+#if RELUCL_GEMM_LANES == 16
+    if (cols > 8 && cols < 16) {
+        /* 9 to 15 columns (a layer of 10 units) as one masked float16 per row: one FMA per
+         * row and k, where a float8 and a float4 took two and the float4 was built from
+         * scalar loads. Row p's vector runs on into row p + 1 of b (ldb >= cols >= 9, so
+         * the extra lanes stay inside op(b)), and the selects drop those lanes; the last
+         * row reads its columns one by one instead. Each lane sums in order of p, as the
+         * narrower forms do, so the bits are theirs. */
+        const int16 keep = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) <
+                           (int16)((int)cols);
+        float16 acc[GEMM_MR];
+#pragma unroll
+        for (int r = 0; r < GEMM_MR; r++)
+            acc[r] = (float16)(0.0f);
+        for (size_t p = 0; p < k; p++) {
+            const global float *bp = b + p * ldb;
+            float16 bv;
+            if (p + 1 < k) {
+                bv = select((float16)(0.0f), vload16(0, bp), keep);
+            } else {
+                float last[16];
+                for (int q = 0; q < 16; q++)
+                    last[q] = (size_t)q < cols ? bp[q] : 0.0f;
+                bv = vload16(0, last);
+            }
+#pragma unroll
+            for (int r = 0; r < GEMM_MR; r++)
+                acc[r] = fma((float16)(a[ar[r] + p * a_col]), bv, acc[r]);
+        }
+        for (size_t r = 0; r < rows; r++) {
+            store_vec8(c + r * ldc, acc[r].lo, alpha, beta, (int)r, EPI);
+            float lanes[8];
+            vstore8(acc[r].hi, 0, lanes);
+            for (size_t q = 8; q < cols; q++)
+                store_one(c + r * ldc + q, lanes[q - 8], alpha, beta, (int)r, (int)q, EPI);
+        }
+        return;
+    }
+#endif
     if (cols > 8 && cols < 12) {
         /* 9 to 11 columns (a layer of 10 units): a float8 and a masked float4 (as below) in
          * one pass over k rather than two; the same sums in the same order. */
@@ -240,19 +294,23 @@ static float lanes_sumL(floatL v) {
  * lanes are summed at the end. A block at C's edge reads its last row or column again in
  * place of the missing ones and stores only its own outputs, so every block runs the same
  * loop (edge outputs one at a time cost conv1's filter gradient, 9 columns, half its time). */
-kernel void gemm_dots(global const float *a, ulong ao, ulong lda, ulong a_batch,
-                      global const float *b, ulong bo, ulong ldb, ulong b_batch,
-                      global float *c, ulong co, ulong ldc, ulong m, ulong n, ulong k,
-                      float alpha, float beta, uint rows_first, ulong segments, ulong a_seg,
-                      ulong b_seg) {
+kernel void gemm_dots(global const float *a, global const float *b, global float *c,
+                      ulong16 sizes, float4 reals, int4 flags) {
+    UNPACK_ARGS;
+    ulong lda = sz[RELUCL_GEMM_A_ROW], ldb = sz[RELUCL_GEMM_LDB], ldc = sz[RELUCL_GEMM_LDC],
+          m = sz[RELUCL_GEMM_M], n = sz[RELUCL_GEMM_N], k = sz[RELUCL_GEMM_K],
+          segments = sz[RELUCL_GEMM_SEGMENTS], a_seg = sz[RELUCL_GEMM_A_SEG],
+          b_seg = sz[RELUCL_GEMM_B_SEG];
+    float alpha = re[RELUCL_GEMM_ALPHA], beta = re[RELUCL_GEMM_BETA];
+    int rows_first = fl[RELUCL_GEMM_ROWS_FIRST];
     size_t g0 = get_global_id(0), g1 = get_global_id(1);
     size_t j0 = (rows_first ? g1 : g0) * GEMM_DN, i0 = (rows_first ? g0 : g1) * GEMM_DM;
     size_t batch = get_global_id(2);
     if (i0 >= m || j0 >= n)
         return;
-    a += ao + batch * a_batch + i0 * lda;
-    b += bo + batch * b_batch + j0 * ldb;
-    c += co + batch * m * n + i0 * ldc + j0;
+    a += sz[RELUCL_GEMM_AO] + batch * sz[RELUCL_GEMM_A_BATCH] + i0 * lda;
+    b += sz[RELUCL_GEMM_BO] + batch * sz[RELUCL_GEMM_B_BATCH] + j0 * ldb;
+    c += sz[RELUCL_GEMM_CO] + batch * m * n + i0 * ldc + j0;
     size_t rows = min((size_t)GEMM_DM, m - i0), cols = min((size_t)GEMM_DN, n - j0);
     size_t ar[GEMM_DM], bc[GEMM_DN]; /* row offsets, the edge's last one repeated */
 #pragma unroll

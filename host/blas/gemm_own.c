@@ -16,31 +16,44 @@
  * shape, 32 x 9 x 100352: 41-53 GFLOP/s there, 25 transposed). */
 #define TRANSPOSED_MAX ((size_t)4 << 20)
 #define TRANSPOSED_K 1024
+/* Work-groups a GEMM is cut into at least, where it has the blocks (see block_range). */
+#define MIN_GROUPS 8
 /* op(b) larger than this streams from memory rather than the last-level cache. */
 #define STREAM_BYTES ((size_t)16 << 20)
 
 static size_t blocks(size_t n, size_t block) { return (n + block - 1) / block; }
 
+/* The packed arguments of kernels/gemm.cl, indexed by RELUCL_GEMM_* (kernels/constants.h). */
+typedef struct gemm_args {
+    cl_ulong16 size;
+    cl_float4 real;
+    cl_int4 flag;
+} gemm_args;
+
 /* The index space of an (m, n) C in blocks of block_m x block_n over `batch` matrices, with
  * op(b) k_total x n. Work-items run in the order of their ids, dimension 0 fastest, in groups
  * of up to 8 along it: PoCL pays a fixed cost per group (about 70 ns, most of a 128 x 128 x 10
- * GEMM's work-item), and 8 keeps enough groups for every core; the kernels skip the blocks
- * past C's edge. The blocks along dimension 0 share the block of the operand along the
+ * GEMM's work-item), but hands the groups to its threads whole, so smaller groups where that
+ * leaves fewer than MIN_GROUPS: 128 x 10 x 128 (16 blocks) in two groups of 8 ran 7.8-9.5 us,
+ * in eight of 2 6.4-8.4. The kernels skip the blocks past C's edge. The blocks along dimension 0 share the block of the operand along the
  * slower dimension, which stays in cache while the other operand streams past: by default
  * dimension 0 walks the columns of C, so op(b) streams once per block row of C. That is cheap
  * while op(b) sits in the last-level cache, and costly past it: conv2's 27 MiB of columns
- * (64 x 23716 x 288) ran at 43 GFLOP/s, 106 with rows first. So rows first (*rows_first)
+ * (64 x 23716 x 288) ran at 43 GFLOP/s, 106 with rows first. So rows first
  * where op(b) is over STREAM_BYTES and C is wider than tall; on PoCL, rows first for conv1's
- * 3.6 MiB (K = 9) ran 4.6 times slower, and for conv2's 6 MiB data gradient 1.4 times. */
+ * 3.6 MiB (K = 9) ran 4.6 times slower, and for conv2's 6 MiB data gradient 1.4 times.
+ * The choice goes to the kernel in g's flags. */
 static relucl__range block_range(size_t m, size_t n, size_t k_total, size_t block_m,
-                                 size_t block_n, size_t batch, cl_uint *rows_first) {
+                                 size_t block_n, size_t batch, gemm_args *g) {
     size_t row_blocks = blocks(m, block_m), col_blocks = blocks(n, block_n);
-    *rows_first = (n > m && k_total * n * sizeof(float) > STREAM_BYTES) ||
-                  (col_blocks < 8 && row_blocks > col_blocks);
-    size_t dim0 = *rows_first ? row_blocks : col_blocks, local = 1;
-    while (local < 8 && local * 2 <= dim0)
+    int rows_first = (n > m && k_total * n * sizeof(float) > STREAM_BYTES) ||
+                     (col_blocks < 8 && row_blocks > col_blocks);
+    g->flag.s[RELUCL_GEMM_ROWS_FIRST] = rows_first;
+    size_t dim0 = rows_first ? row_blocks : col_blocks, local = 1;
+    size_t items = dim0 * (rows_first ? col_blocks : row_blocks) * batch;
+    while (local < 8 && local * 2 <= dim0 && items / (local * 2) >= MIN_GROUPS)
         local *= 2;
-    relucl__range r = {3, {dim0, *rows_first ? col_blocks : row_blocks, batch}, {local, 1, 1}};
+    relucl__range r = {3, {dim0, rows_first ? col_blocks : row_blocks, batch}, {local, 1, 1}};
     return r;
 }
 
@@ -100,30 +113,40 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                                     1, 0, 0, ep);
         ctx->error[0] = '\0'; /* the dot kernel below answers instead */
     }
-    cl_uint rows_first;
+    gemm_args g = {0};
     relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR(ctx),
-                                      dots ? DOTS : ROWS_NR(ctx), batch, &rows_first);
+                                      dots ? DOTS : ROWS_NR(ctx), batch, &g);
+    /* Element (i, p) of op(a): a[i * a_cols + p], or a[p * a_cols + i] for a^T; gemm_dots
+     * reads a's rows A_ROW apart. */
+    g.size.s[RELUCL_GEMM_AO] = a->offset;
+    g.size.s[RELUCL_GEMM_A_ROW] = ta == RELUCL_TRANS ? 1 : a_cols;
+    g.size.s[RELUCL_GEMM_A_COL] = ta == RELUCL_TRANS ? a_cols : 1;
+    g.size.s[RELUCL_GEMM_A_BATCH] = a_batch;
+    g.size.s[RELUCL_GEMM_BO] = b->offset;
+    g.size.s[RELUCL_GEMM_LDB] = b_cols;
+    g.size.s[RELUCL_GEMM_B_BATCH] = b_batch;
+    g.size.s[RELUCL_GEMM_CO] = c->offset;
+    g.size.s[RELUCL_GEMM_LDC] = n;
+    g.size.s[RELUCL_GEMM_M] = m;
+    g.size.s[RELUCL_GEMM_N] = n;
+    g.size.s[RELUCL_GEMM_K] = k;
+    g.size.s[RELUCL_GEMM_SEGMENTS] = 1;
+    g.real.s[RELUCL_GEMM_ALPHA] = alpha;
+    g.real.s[RELUCL_GEMM_BETA] = beta;
     if (dots)
         return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range,
-                              RELUCL__TENSOR(a), RELUCL__ULONG(a_cols), RELUCL__ULONG(a_batch),
-                              RELUCL__TENSOR(b), RELUCL__ULONG(b_cols), RELUCL__ULONG(b_batch),
-                              RELUCL__TENSOR(c), RELUCL__ULONG(n), RELUCL__ULONG(m),
-                              RELUCL__ULONG(n), RELUCL__ULONG(k), RELUCL__FLOAT(alpha),
-                              RELUCL__FLOAT(beta), RELUCL__UINT(rows_first), RELUCL__ULONG(1),
-                              RELUCL__ULONG(0), RELUCL__ULONG(0));
-    /* Element (i, p) of op(a): a[i * a_cols + p], or a[p * a_cols + i] for a^T. */
-    size_t a_row = ta == RELUCL_TRANS ? 1 : a_cols, a_col = ta == RELUCL_TRANS ? a_cols : 1;
-    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows", range, RELUCL__TENSOR(a),
-                          RELUCL__ULONG(a_row), RELUCL__ULONG(a_col), RELUCL__ULONG(a_batch),
-                          RELUCL__TENSOR(b), RELUCL__ULONG(b_cols), RELUCL__ULONG(b_batch),
-                          RELUCL__TENSOR(c), RELUCL__ULONG(n), RELUCL__ULONG(m), RELUCL__ULONG(n),
-                          RELUCL__ULONG(k), RELUCL__FLOAT(alpha), RELUCL__FLOAT(beta),
-                          RELUCL__UINT(rows_first),
-                          RELUCL__MEM(ep && ep->bias ? ep->bias->buffer : c->buffer),
-                          RELUCL__ULONG(ep && ep->bias ? ep->bias->offset : 0),
-                          RELUCL__INT(ep && ep->bias ? ep->per : RELUCL__BIAS_NONE),
-                          RELUCL__INT(ep ? ep->act.kind : RELUCL_IDENTITY),
-                          RELUCL__FLOAT(ep ? ep->act.alpha : 0.0f));
+                              RELUCL__MEM(a->buffer), RELUCL__MEM(b->buffer),
+                              RELUCL__MEM(c->buffer), RELUCL__ARG(g.size), RELUCL__ARG(g.real),
+                              RELUCL__ARG(g.flag));
+    int biased = ep && ep->bias;
+    g.size.s[RELUCL_GEMM_BIAS_O] = biased ? ep->bias->offset : 0;
+    g.flag.s[RELUCL_GEMM_BIAS_PER] = (cl_int)(biased ? ep->per : RELUCL__BIAS_NONE);
+    g.flag.s[RELUCL_GEMM_ACT] = (cl_int)(ep ? ep->act.kind : RELUCL_IDENTITY);
+    g.real.s[RELUCL_GEMM_ACT_A] = ep ? ep->act.alpha : 0.0f;
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows", range,
+                          RELUCL__MEM(a->buffer), RELUCL__MEM(b->buffer), RELUCL__MEM(c->buffer),
+                          RELUCL__MEM(biased ? ep->bias->buffer : c->buffer),
+                          RELUCL__ARG(g.size), RELUCL__ARG(g.real), RELUCL__ARG(g.flag));
 }
 
 relucl_status relucl__gemm_own_segmented(relucl_context *ctx, const char *fn, float alpha,
@@ -131,13 +154,23 @@ relucl_status relucl__gemm_own_segmented(relucl_context *ctx, const char *fn, fl
                                          size_t bo, size_t ldb, size_t b_seg, float beta,
                                          cl_mem c, size_t co, size_t m, size_t n, size_t k,
                                          size_t segments) {
-    cl_uint rows_first;
-    relucl__range range = block_range(m, n, segments * k, DOTS, DOTS, 1, &rows_first);
+    gemm_args g = {0};
+    relucl__range range = block_range(m, n, segments * k, DOTS, DOTS, 1, &g);
+    g.size.s[RELUCL_GEMM_AO] = ao;
+    g.size.s[RELUCL_GEMM_A_ROW] = lda;
+    g.size.s[RELUCL_GEMM_BO] = bo;
+    g.size.s[RELUCL_GEMM_LDB] = ldb;
+    g.size.s[RELUCL_GEMM_CO] = co;
+    g.size.s[RELUCL_GEMM_LDC] = n;
+    g.size.s[RELUCL_GEMM_M] = m;
+    g.size.s[RELUCL_GEMM_N] = n;
+    g.size.s[RELUCL_GEMM_K] = k;
+    g.size.s[RELUCL_GEMM_SEGMENTS] = segments;
+    g.size.s[RELUCL_GEMM_A_SEG] = a_seg;
+    g.size.s[RELUCL_GEMM_B_SEG] = b_seg;
+    g.real.s[RELUCL_GEMM_ALPHA] = alpha;
+    g.real.s[RELUCL_GEMM_BETA] = beta;
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range, RELUCL__MEM(a),
-                          RELUCL__ULONG(ao), RELUCL__ULONG(lda), RELUCL__ULONG(0), RELUCL__MEM(b),
-                          RELUCL__ULONG(bo), RELUCL__ULONG(ldb), RELUCL__ULONG(0), RELUCL__MEM(c),
-                          RELUCL__ULONG(co), RELUCL__ULONG(n), RELUCL__ULONG(m), RELUCL__ULONG(n),
-                          RELUCL__ULONG(k), RELUCL__FLOAT(alpha), RELUCL__FLOAT(beta),
-                          RELUCL__UINT(rows_first), RELUCL__ULONG(segments),
-                          RELUCL__ULONG(a_seg), RELUCL__ULONG(b_seg));
+                          RELUCL__MEM(b), RELUCL__MEM(c), RELUCL__ARG(g.size),
+                          RELUCL__ARG(g.real), RELUCL__ARG(g.flag));
 }
