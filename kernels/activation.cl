@@ -101,9 +101,9 @@ kernel void prelu_backward_columns(global const float *x, ulong xo, global const
 }
 
 /* prelu_forward and prelu_backward_columns for (rows, channels) tensors whose channels are a
- * multiple of 16, on CPU devices: each work-item takes 16 channels as one float16, so the
- * sign test is a vector compare and select (the scalar kernels ran PReLU at a fifth to a half
- * of the device's copy). Same formulas, same sums in the same order. */
+ * multiple of 16, on CPU devices: 16 channels are one float16, so the sign test is a vector
+ * compare and select (the scalar kernels ran PReLU at a fifth to a half of the device's
+ * copy). Same formulas, same sums in the same order. */
 kernel void prelu_forward_wide(global const float *x, ulong xo, global const float *w, ulong wo,
                                global float *y, ulong yo, ulong rows, ulong width) {
     size_t c = get_global_id(0) * 16, row = get_global_id(1);
@@ -114,23 +114,54 @@ kernel void prelu_forward_wide(global const float *x, ulong xo, global const flo
     vstore16(select(slope * v, v, v > 0.0f), 0, y + yo + i);
 }
 
+/* 16 channels from c of the row at element i: dx, and the slope-gradient term added to sum. */
+#define PRELU_BACKWARD_16(i, c, sum)                                                             \
+    do {                                                                                         \
+        float16 v = vload16(0, x + (i)), d = vload16(0, dy + (i));                               \
+        int16 positive = v > 0.0f;                                                               \
+        vstore16(select(vload16(0, w + (c)) * d, d, positive), 0, dx + (i));                    \
+        sum += select(v * d, (float16)(0.0f), positive);                                         \
+    } while (0)
+
+/* Work-item g takes rows g * rows_per_group onwards, 64 channels at a time (the last block
+ * may have 16, 32 or 48), so x, dy and dx stream through memory in order and the partial sums
+ * stay in registers (walking one 16-channel column down the rows ran at half the device's copy
+ * once the tensors left the cache). Each channel's sum takes the rows in order, as
+ * prelu_backward_columns does. */
 kernel void prelu_backward_columns_wide(global const float *x, ulong xo, global const float *w,
                                         ulong wo, global const float *dy, ulong dyo,
                                         global float *dx, ulong dxo, global float *partial,
                                         ulong rows, ulong rows_per_group, ulong width) {
-    size_t c = get_global_id(0) * 16, g = get_global_id(1);
-    if (c >= width || g * rows_per_group >= rows) /* past the last column or group */
+    size_t g = get_global_id(0), begin = g * rows_per_group;
+    if (begin >= rows) /* past the last group */
         return;
-    float16 slope = vload16(0, w + wo + c), sum = (float16)(0.0f);
-    size_t end = min((size_t)rows, (g + 1) * (size_t)rows_per_group);
-    for (size_t row = g * rows_per_group; row < end; row++) {
-        size_t i = row * width + c;
-        float16 v = vload16(0, x + xo + i), d = vload16(0, dy + dyo + i);
-        int16 positive = v > 0.0f;
-        vstore16(select(slope * d, d, positive), 0, dx + dxo + i);
-        sum += select(v * d, (float16)(0.0f), positive);
+    size_t count = min((size_t)rows - begin, (size_t)rows_per_group);
+    x += xo + begin * width;
+    dy += dyo + begin * width;
+    dx += dxo + begin * width;
+    w += wo;
+    partial += g * width;
+    for (size_t c = 0; c < width; c += 64) {
+        size_t block = min((size_t)width - c, (size_t)64);
+        float16 s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+        for (size_t r = 0; r < count; r++) {
+            size_t i = r * width + c;
+            PRELU_BACKWARD_16(i, c, s0);
+            if (block > 16)
+                PRELU_BACKWARD_16(i + 16, c + 16, s1);
+            if (block > 32)
+                PRELU_BACKWARD_16(i + 32, c + 32, s2);
+            if (block > 48)
+                PRELU_BACKWARD_16(i + 48, c + 48, s3);
+        }
+        vstore16(s0, 0, partial + c);
+        if (block > 16)
+            vstore16(s1, 0, partial + c + 16);
+        if (block > 32)
+            vstore16(s2, 0, partial + c + 32);
+        if (block > 48)
+            vstore16(s3, 0, partial + c + 48);
     }
-    vstore16(sum, 0, partial + g * width + c);
 }
 
 /* dw[c] = the partials of channel c summed over groups, then over its columns. */
@@ -144,6 +175,19 @@ kernel void prelu_slope_sum_columns(global const float *partial, ulong groups, u
         for (size_t j = 0; j < inner; j++)
             sum += partial[g * inner * channels + c * inner + j];
     dw[dwo + c] = sum;
+}
+
+/* prelu_slope_sum_columns for the wide kernel's partials (inner 1): 16 channels a work-item,
+ * the same sums in the same order. */
+kernel void prelu_slope_sum_columns_wide(global const float *partial, ulong groups, ulong width,
+                                         global float *dw, ulong dwo) {
+    size_t c = get_global_id(0) * 16;
+    if (c >= width)
+        return;
+    float16 sum = 0.0f;
+    for (size_t g = 0; g < groups; g++)
+        sum += vload16(0, partial + g * width + c);
+    vstore16(sum, 0, dw + dwo + c);
 }
 
 /* Input gradient and per-group partial slope gradients in one pass. Work-group (g, c) walks

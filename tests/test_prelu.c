@@ -170,6 +170,8 @@ static void test_prelu_matrix_matches_reference(void **state) {
     check_shape(2, (const size_t[]){5, 64}, 22);
     check_shape(2, (const size_t[]){257, 48}, 23);
     check_shape(2, (const size_t[]){3001, 32}, 24); /* 24 runs of 128 rows, the last short */
+    check_shape(2, (const size_t[]){131, 80}, 25);   /* blocks of 64 and 16 channels */
+    check_shape(2, (const size_t[]){3, 176}, 26);    /* 64, 64 and 48 */
 }
 
 static void test_prelu_nchw_uses_dims1_as_channel(void **state) {

@@ -2,8 +2,8 @@
 #include "ops/ops.h"
 
 #define PRELU_ITEM_RUN 32 /* elements each work-item sums before the tree */
-/* The rows each work-item of the 16-wide column kernel walks: on PoCL 32 left the partial
- * sums' second pass a sixth of the work (1M elements: 305 + 47 us, 128: 261-293 + 14-16). */
+/* The rows each work-item of the 16-wide kernel takes: on PoCL 32 left the partial sums'
+ * second pass a sixth of the work (1M elements: 305 + 47 us, 128: 261-293 + 14-16). */
 #define PRELU_WIDE_RUN 128
 #define PRELU_MAX_GROUPS 1024
 #define PRELU_COLUMNS_BELOW 64 /* inner extents this short use the column kernels */
@@ -100,25 +100,34 @@ static relucl_status backward_columns(relucl_context *ctx, const char *fn, const
     size_t run = wide ? PRELU_WIDE_RUN : PRELU_ITEM_RUN, groups = (rows + run - 1) / run;
     cl_mem partial;
     const char *kernel = wide ? "prelu_backward_columns_wide" : "prelu_backward_columns";
-    RELUCL__TRY(prepare(ctx, fn, kernel, "prelu_slope_sum_columns", groups * width, &partial));
-    const size_t wide_global[2] = {width / 16, groups};
-    relucl_status status =
-        wide ? RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, kernel,
-                              relucl__range_shaped(ctx, 2, wide_global), RELUCL__TENSOR(x),
-                              RELUCL__TENSOR(slope), RELUCL__TENSOR(dy), RELUCL__TENSOR(dx),
-                              RELUCL__MEM(partial), RELUCL__ULONG(rows),
-                              RELUCL__ULONG(run), RELUCL__ULONG(width))
-             : RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, kernel,
-                              relucl__range_2d(width, groups, width >= 64 ? 64 : 1, 1),
-                              RELUCL__TENSOR(x), RELUCL__TENSOR(slope), RELUCL__TENSOR(dy),
-                              RELUCL__TENSOR(dx), RELUCL__MEM(partial), RELUCL__ULONG(rows),
-                              RELUCL__ULONG(run), RELUCL__ULONG(layout->inner),
-                              RELUCL__ULONG(layout->channels));
-    if (status == RELUCL_OK)
-        status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, "prelu_slope_sum_columns",
-                                relucl__range_1d(ctx, layout->channels, 0), RELUCL__MEM(partial),
-                                RELUCL__ULONG(groups), RELUCL__ULONG(layout->inner),
-                                RELUCL__ULONG(layout->channels), RELUCL__TENSOR(dslope));
+    const char *sum = wide ? "prelu_slope_sum_columns_wide" : "prelu_slope_sum_columns";
+    RELUCL__TRY(prepare(ctx, fn, kernel, sum, groups * width, &partial));
+    relucl_status status;
+    if (wide) { /* a work-item per run of rows; per 16 channels for the sum */
+        status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, kernel,
+                                relucl__range_1d(ctx, groups, 1), RELUCL__TENSOR(x),
+                                RELUCL__TENSOR(slope), RELUCL__TENSOR(dy), RELUCL__TENSOR(dx),
+                                RELUCL__MEM(partial), RELUCL__ULONG(rows), RELUCL__ULONG(run),
+                                RELUCL__ULONG(width));
+        if (status == RELUCL_OK)
+            status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, sum,
+                                    relucl__range_1d(ctx, width / 16, 1), RELUCL__MEM(partial),
+                                    RELUCL__ULONG(groups), RELUCL__ULONG(width),
+                                    RELUCL__TENSOR(dslope));
+    } else {
+        status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, kernel,
+                                relucl__range_2d(width, groups, width >= 64 ? 64 : 1, 1),
+                                RELUCL__TENSOR(x), RELUCL__TENSOR(slope), RELUCL__TENSOR(dy),
+                                RELUCL__TENSOR(dx), RELUCL__MEM(partial), RELUCL__ULONG(rows),
+                                RELUCL__ULONG(run), RELUCL__ULONG(layout->inner),
+                                RELUCL__ULONG(layout->channels));
+        if (status == RELUCL_OK)
+            status = RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, sum,
+                                    relucl__range_1d(ctx, layout->channels, 0),
+                                    RELUCL__MEM(partial), RELUCL__ULONG(groups),
+                                    RELUCL__ULONG(layout->inner), RELUCL__ULONG(layout->channels),
+                                    RELUCL__TENSOR(dslope));
+    }
     clReleaseMemObject(partial); /* OpenCL keeps it alive until the kernels finish */
     return status;
 }
