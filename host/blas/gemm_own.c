@@ -35,13 +35,14 @@ typedef struct gemm_args {
  * of up to 8 along it: PoCL pays a fixed cost per group (about 70 ns, most of a 128 x 128 x 10
  * GEMM's work-item), but hands the groups to its threads whole, so smaller groups where that
  * leaves fewer than MIN_GROUPS: 128 x 10 x 128 (16 blocks) in two groups of 8 ran 7.8-9.5 us,
- * in eight of 2 6.4-8.4. The kernels skip the blocks past C's edge. The blocks along dimension 0 share the block of the operand along the
- * slower dimension, which stays in cache while the other operand streams past: by default
- * dimension 0 walks the columns of C, so op(b) streams once per block row of C. That is cheap
- * while op(b) sits in the last-level cache, and costly past it: conv2's 27 MiB of columns
- * (64 x 23716 x 288) ran at 43 GFLOP/s, 106 with rows first. So rows first
- * where op(b) is over STREAM_BYTES and C is wider than tall; on PoCL, rows first for conv1's
- * 3.6 MiB (K = 9) ran 4.6 times slower, and for conv2's 6 MiB data gradient 1.4 times.
+ * in eight of 2 6.4-8.4. The kernels skip the blocks past C's edge. The blocks along
+ * dimension 0 share the block of the operand along the slower dimension, which stays in cache
+ * while the other operand streams past: by default dimension 0 walks the columns of C, so
+ * op(b) streams once per block row of C. That is cheap while op(b) sits in the last-level
+ * cache, and costly past it: conv2's 27 MiB of columns (64 x 23716 x 288) ran at 43 GFLOP/s,
+ * 106 with rows first. So rows first where op(b) is over STREAM_BYTES and C is wider than
+ * tall; on PoCL, rows first for conv1's 3.6 MiB (K = 9) ran 4.6 times slower, and for conv2's
+ * 6 MiB data gradient 1.4 times.
  * The choice goes to the kernel in g's flags. */
 static relucl__range block_range(size_t m, size_t n, size_t k_total, size_t block_m,
                                  size_t block_n, size_t batch, gemm_args *g) {
