@@ -20,6 +20,18 @@ float gradient(int kind, int from_z, float s, float g, float a, float slope) {
     }
 }
 
+/* gradient() on 16 columns at once, lane by lane the same formulas. */
+float16 gradient16(int kind, int from_z, float16 s, float16 g, float a, float16 slope) {
+    switch (kind) {
+    case RELUCL_KIND_RELU: return RELU_G(float16, s, g, a);
+    case RELUCL_KIND_LEAKY: return LEAKY_G(float16, s, g, a);
+    case RELUCL_KIND_ELU: return from_z ? ELU_GX(float16, s, g, a) : ELU_GY(float16, s, g, a);
+    case RELUCL_KIND_CLIPPED: return CLIPPED_G(float16, s, g, a);
+    case RELUCL_KIND_PRELU: return select(slope * g, g, s > 0.0f);
+    default: return g;
+    }
+}
+
 /* y = act(z + b) over a (rows, cols) matrix; z keeps the pre-activation when keep_z. */
 kernel void dense_bias_act(global float *z, ulong zo, global const float *b, ulong bo,
                            int has_bias, global const float *slope, ulong so, int shared_slope,
@@ -67,6 +79,39 @@ kernel void dense_backward_columns(global const float *s, ulong so, int from_z,
             dslope[dso + c] = slope_sum; /* scratch: one partial per column */
         else
             dslope[dso + c] = accumulate ? dslope[dso + c] + slope_sum : slope_sum;
+    }
+}
+
+/* dense_backward_columns for CPU devices where cols is a multiple of 16: a work-item takes 16
+ * columns as one float16 (one per column ran the MLP's 128 x 256 at 37 us, a third of the
+ * copy's speed), the same sums in the same order. */
+kernel void dense_backward_columns_wide(global const float *s, ulong so, int from_z,
+                                        global const float *dy, ulong dyo, global float *dz,
+                                        ulong dzo, global const float *slope, ulong slo,
+                                        int shared_slope, global float *db, ulong dbo,
+                                        global float *dslope, ulong dso, ulong rows, ulong cols,
+                                        int kind, float a, int accumulate) {
+    size_t c = get_global_id(0) * 16;
+    if (c >= cols)
+        return;
+    float16 w = 0.0f;
+    if (kind == RELUCL_KIND_PRELU)
+        w = shared_slope ? (float16)(slope[slo]) : vload16(0, slope + slo + c);
+    float16 bias_sum = 0.0f, slope_sum = 0.0f;
+    for (size_t r = 0; r < rows; r++) {
+        size_t i = r * cols + c;
+        float16 v = vload16(0, s + so + i), g = vload16(0, dy + dyo + i);
+        float16 d = gradient16(kind, from_z, v, g, a, w);
+        vstore16(d, 0, dz + dzo + i); /* dz may be dy: read above before it is written */
+        bias_sum += d;
+        slope_sum += select(v * g, (float16)(0.0f), v > 0.0f);
+    }
+    if (db)
+        vstore16(accumulate ? vload16(0, db + dbo + c) + bias_sum : bias_sum, 0, db + dbo + c);
+    if (dslope && kind == RELUCL_KIND_PRELU) {
+        if (!shared_slope && accumulate)
+            slope_sum = vload16(0, dslope + dso + c) + slope_sum;
+        vstore16(slope_sum, 0, dslope + dso + c); /* shared: one partial per column */
     }
 }
 

@@ -2,6 +2,8 @@
  * that gradient against finite differences, for every activation. */
 #include "support.h"
 
+#include "core/core.h" /* ctx->wide, to run both device kinds' kernels */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,12 +298,121 @@ static void test_dense_rejects_bad_arguments(void **state) {
     release(&d);
 }
 
+/* dz, db and dslope from one backward on the kernel of one device kind (wide: 16 columns a
+ * work-item, CPU devices) for a batch x out layer; dw and dx are not asked for. With specials
+ * the inputs hold NaN, infinities and signed zeros, which leave most column sums NaN; without,
+ * every sum is a number. */
+typedef struct column_grads {
+    float *dz, *db, *ds;
+} column_grads;
+
+static column_grads columns_backward(int wide, const layer_case *c, int from_z, int accumulate,
+                                     size_t batch, size_t out, int specials, uint64_t seed) {
+    relucl_context *ctx = support_ctx();
+    int kept = ctx->wide;
+    size_t n = batch * out, slopes = c->slopes == 1 ? 1 : c->slopes ? out : 0;
+    size_t ns = slopes ? slopes : 1; /* slope and dslope views hold at least one float */
+    float *s = malloc((n + 1) * sizeof *s), *dy = malloc((n + 1) * sizeof *dy);
+    float x[3 * 131], w[3 * 64], slope[64], old[2 * 64];
+    support_fill_uniform(s, n + 1, seed, -2, 2);
+    support_fill_uniform(dy, n + 1, seed + 1, -1, 1);
+    if (specials) {
+        support_fill_special(s, n + 1, seed, -2, 2, c->act.kind == RELUCL_CLIPPED_RELU ? 0.5f : 0);
+        support_fill_special(dy, n + 1, seed + 1, -1, 1, 0);
+    }
+    support_fill_uniform(x, 3 * 131, seed + 2, -1, 1);
+    support_fill_uniform(w, 3 * 64, seed + 3, -1, 1);
+    support_fill_uniform(slope, 64, seed + 4, -0.5f, 1.5f);
+    support_fill_special(old, 2 * 64, seed + 5, -1, 1, 0);
+    cl_mem bx = support_buffer_at(x, 3 * batch, 1, 1), bw = support_buffer_at(w, 3 * out, 1, 1);
+    cl_mem bs = support_buffer_at(s, n, 1, 1), bdy = support_buffer_at(dy, n, 1, 1);
+    cl_mem bslope = support_buffer_at(slope, ns, 1, 1);
+    cl_mem bdz = support_buffer_poisoned(n + 2);
+    cl_mem bdb = support_buffer_at(old, out, 1, 1), bds = support_buffer_at(old + 64, ns, 1, 1);
+    if (!accumulate) { /* poison, not old gradients, where nothing may be read */
+        support_buffer_release(bdb);
+        support_buffer_release(bds);
+        bdb = support_buffer_poisoned(out + 2);
+        bds = support_buffer_poisoned(ns + 2);
+    }
+    relucl_tensor tx = support_view(bx, 1, 2, (const size_t[]){batch, 3});
+    relucl_tensor tw = support_view(bw, 1, 2, (const size_t[]){3, out});
+    relucl_tensor ts = support_view(bs, 1, 2, (const size_t[]){batch, out});
+    relucl_tensor tdy = support_view(bdy, 1, 2, (const size_t[]){batch, out});
+    relucl_tensor tdz = support_view(bdz, 1, 2, (const size_t[]){batch, out});
+    relucl_tensor tslope = support_view1(bslope, 1, ns);
+    relucl_tensor tdb = support_view1(bdb, 1, out), tds = support_view1(bds, 1, ns);
+    relucl_dense layer = {c->act, &tw, NULL, slopes ? &tslope : NULL, RELUCL_WEIGHTS_IN_OUT};
+    relucl_dense_grads grads = {NULL, &tdb, slopes ? &tds : NULL, accumulate, &tdz};
+    ctx->wide = wide;
+    relucl_status status = relucl_dense_backward(ctx, &layer, &tx, from_z ? &ts : NULL,
+                                                 from_z ? NULL : &ts, &tdy, NULL, &grads);
+    ctx->wide = kept;
+    assert_int_equal(status, RELUCL_OK);
+    column_grads g = {malloc((n + 1) * sizeof(float)), malloc(out * sizeof(float)),
+                      malloc(out * sizeof(float))};
+    support_read_checked(bdz, 1, n, n + 2, g.dz, "dense dz");
+    support_read_checked(bdb, 1, out, out + 2, g.db, "dense db");
+    if (slopes)
+        support_read_checked(bds, 1, slopes, ns + 2, g.ds, "dense dslope");
+    cl_mem all[] = {bx, bw, bs, bdy, bslope, bdz, bdb, bds};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        support_buffer_release(all[i]);
+    free(s);
+    free(dy);
+    return g;
+}
+
+/* CPU devices (ctx->wide) take 16 columns a work-item when out is a multiple of 16, other
+ * devices one: the same bits of dz, db and dslope for every activation, from z and from y,
+ * with and without accumulation, on plain inputs and on inputs holding specials. */
+static void test_dense_backward_kernels_of_both_device_kinds_agree(void **state) {
+    (void)state;
+    static const size_t shapes[][3] = {{37, 48, 0}, {1, 16, 1}, {131, 64, 1}}; /* 3rd: specials */
+    const layer_case wide_cases[] = {
+        {{RELUCL_RELU, 0}, 0},     {{RELUCL_LEAKY_RELU, 0.1f}, 0},
+        {{RELUCL_ELU, 1.0f}, 0},   {{RELUCL_CLIPPED_RELU, 0.5f}, 0},
+        {{RELUCL_IDENTITY, 0}, 0}, {{RELUCL_PRELU, 0}, 2}, /* 2: one slope per column */
+        {{RELUCL_PRELU, 0}, 1},
+    };
+    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++)
+        for (size_t i = 0; i < sizeof wide_cases / sizeof *wide_cases; i++)
+            for (int from_z = 0; from_z < 2; from_z++)
+                for (int accumulate = 0; accumulate < 2; accumulate++) {
+                    const layer_case *c = &wide_cases[i];
+                    if (!from_z && c->act.kind == RELUCL_PRELU)
+                        continue; /* PReLU needs z */
+                    size_t batch = shapes[sh][0], out = shapes[sh][1];
+                    uint64_t seed =
+                        1000 + 100 * sh + 10 * i + 2 * (uint64_t)from_z + (uint64_t)accumulate;
+                    column_grads one = columns_backward(0, c, from_z, accumulate, batch, out,
+                                                        (int)shapes[sh][2], seed);
+                    column_grads wide = columns_backward(1, c, from_z, accumulate, batch, out,
+                                                         (int)shapes[sh][2], seed);
+                    char label[120];
+                    snprintf(label, sizeof label, "%zu x %zu, case %zu, from_z %d, accumulate %d",
+                             batch, out, i, from_z, accumulate);
+                    assert_true(support_equal_bits(wide.dz, one.dz, batch * out, label));
+                    assert_true(support_equal_bits(wide.db, one.db, out, label));
+                    if (c->slopes)
+                        assert_true(
+                            support_equal_bits(wide.ds, one.ds, c->slopes == 1 ? 1 : out, label));
+                    column_grads both[2] = {one, wide};
+                    for (int k = 0; k < 2; k++) {
+                        free(both[k].dz);
+                        free(both[k].db);
+                        free(both[k].ds);
+                    }
+                }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_matches_reference_from_z),
         cmocka_unit_test(test_dense_torch_layout_keeps_dy),
         cmocka_unit_test(test_dense_matches_reference_from_y),
         cmocka_unit_test(test_dense_accumulates_gradients),
+        cmocka_unit_test(test_dense_backward_kernels_of_both_device_kinds_agree),
         cmocka_unit_test(test_dense_rejects_bad_arguments),
     };
     return cmocka_run_group_tests(tests, support_setup, support_teardown);

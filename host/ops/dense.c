@@ -100,8 +100,8 @@ relucl_status relucl_dense_forward(relucl_context *ctx, const relucl_dense *laye
         relucl__gemm_own_wanted(ctx, RELUCL_NO_TRANS, RELUCL_NO_TRANS)) {
         /* One pass: the own GEMM adds the bias and applies the activation as it stores y. */
         relucl__epilogue ep = {layer->b, RELUCL__BIAS_PER_COLUMN, layer->act};
-        return relucl__gemm_own(ctx, fn, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, x, layer->w,
-                                0.0f, y, s.batch, s.out, s.in, 1, 0, 0, &ep);
+        return relucl__gemm_own(ctx, fn, RELUCL_NO_TRANS, RELUCL_NO_TRANS, 1.0f, x, layer->w, 0.0f,
+                                y, s.batch, s.out, s.in, 1, 0, 0, &ep);
     }
     RELUCL__TRY(relucl__gemm(ctx, fn, 2, RELUCL_NO_TRANS, s.w_op, 1.0f, x, layer->w, 0.0f, pre));
     const size_t global[2] = {s.out, s.batch};
@@ -143,8 +143,11 @@ static relucl_status backward_columns(relucl_context *ctx, const char *fn,
                                           &scratch.buffer));
     }
     const relucl_tensor *slope_sums = scratch.buffer ? &scratch : want_slope ? grads->dslope : NULL;
+    int wide = ctx->wide && s->out % 16 == 0; /* 16 columns a work-item on CPU devices */
+    const char *kernel = wide ? "dense_backward_columns_wide" : "dense_backward_columns";
     relucl_status status = RELUCL__LAUNCH(
-        ctx, fn, RELUCL_PROGRAM_DENSE, "dense_backward_columns", relucl__range_1d(ctx, s->out, 64),
+        ctx, fn, RELUCL_PROGRAM_DENSE, kernel,
+        wide ? relucl__range_1d(ctx, s->out / 16, 1) : relucl__range_1d(ctx, s->out, 64),
         RELUCL__TENSOR(source), RELUCL__INT(from_z), RELUCL__TENSOR(dy), RELUCL__TENSOR(dz),
         RELUCL__TENSOR_OR(s->slopes ? layer->slope : NULL, NULL), RELUCL__INT(shared),
         RELUCL__TENSOR_OR(grads->db, NULL), RELUCL__TENSOR_OR(slope_sums, NULL),
