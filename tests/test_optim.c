@@ -1,7 +1,10 @@
 /* relucl_sgd_step and relucl_adam_step against float64 references of PyTorch's torch.optim.SGD,
  * Adam and AdamW over several steps, on odd offsets inside poisoned buffers, plus a few values
- * worked out by hand and every documented error. */
+ * worked out by hand and every documented error. Every reference check runs on the kernels
+ * of both device kinds (ctx->wide: 16 elements a work-item on CPU devices, else 4). */
 #include "support.h"
+
+#include "core/core.h" /* ctx->wide */
 
 #include <math.h>
 #include <stdio.h>
@@ -10,7 +13,7 @@
 
 enum { PAD = 5, STEPS = 4 };
 
-static const size_t sizes[] = {1, 3, 5, 4097};
+static const size_t sizes[] = {1, 3, 5, 31, 4097}; /* 31: 16 + 15 and 28 + 3 */
 
 static void *checked_malloc(size_t count, size_t size) {
     void *mem = calloc(count ? count : 1, size);
@@ -102,7 +105,7 @@ static void check_ok(relucl_status st) {
 }
 
 /* STEPS steps of SGD on every size; use_velocity 0 passes NULL (momentum 0 only). */
-static void check_sgd(const relucl_sgd *opt, int use_velocity, uint64_t seed) {
+static void check_sgd_kind(const relucl_sgd *opt, int use_velocity, uint64_t seed) {
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         size_t n = sizes[k], off = 2 * k + 1;
         float *param = checked_malloc(n, sizeof(float)), *grad = checked_malloc(n, sizeof(float));
@@ -119,8 +122,9 @@ static void check_sgd(const relucl_sgd *opt, int use_velocity, uint64_t seed) {
             ref_sgd(opt, p, grad, v, n);
         }
         char what[96];
-        snprintf(what, sizeof what, "sgd param n %zu momentum %g nesterov %d wd %g", n,
-                 (double)opt->momentum, opt->nesterov, (double)opt->weight_decay);
+        snprintf(what, sizeof what, "sgd param n %zu wide %d momentum %g nesterov %d wd %g", n,
+                 support_ctx()->wide, (double)opt->momentum, opt->nesterov,
+                 (double)opt->weight_decay);
         expect_close(r.bp, off, &r, p, what);
         if (opt->momentum != 0.0f)
             expect_close(r.bs[0], off + 2, &r, v, "sgd velocity");
@@ -129,7 +133,7 @@ static void check_sgd(const relucl_sgd *opt, int use_velocity, uint64_t seed) {
     }
 }
 
-static void check_adam(const relucl_adam *opt, uint64_t seed) {
+static void check_adam_kind(const relucl_adam *opt, uint64_t seed) {
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         size_t n = sizes[k], off = 2 * k + 3;
         float *param = checked_malloc(n, sizeof(float)), *grad = checked_malloc(n, sizeof(float));
@@ -146,14 +150,34 @@ static void check_adam(const relucl_adam *opt, uint64_t seed) {
             ref_adam(opt, step, p, grad, m, v, n);
         }
         char what[96];
-        snprintf(what, sizeof what, "adam param n %zu decoupled %d wd %g", n, opt->decoupled,
-                 (double)opt->weight_decay);
+        snprintf(what, sizeof what, "adam param n %zu wide %d decoupled %d wd %g", n,
+                 support_ctx()->wide, opt->decoupled, (double)opt->weight_decay);
         expect_close(r.bp, off, &r, p, what);
         expect_close(r.bs[0], off + 2, &r, m, "adam m");
         expect_close(r.bs[1], off + 3, &r, v, "adam v");
         free_run(&r);
         free(param), free(grad), free(p), free(m), free(v);
     }
+}
+
+static void check_sgd(const relucl_sgd *opt, int use_velocity, uint64_t seed) {
+    relucl_context *ctx = support_ctx();
+    int kept = ctx->wide;
+    for (int wide = 0; wide < 2; wide++) {
+        ctx->wide = wide;
+        check_sgd_kind(opt, use_velocity, seed);
+    }
+    ctx->wide = kept;
+}
+
+static void check_adam(const relucl_adam *opt, uint64_t seed) {
+    relucl_context *ctx = support_ctx();
+    int kept = ctx->wide;
+    for (int wide = 0; wide < 2; wide++) {
+        ctx->wide = wide;
+        check_adam_kind(opt, seed);
+    }
+    ctx->wide = kept;
 }
 
 static void test_sgd_plain_matches_reference(void **state) {

@@ -76,10 +76,10 @@ relucl_status relucl_sgd_step(relucl_context *ctx, const relucl_sgd *opt,
     int flags = (opt->weight_decay != 0.0f ? RELUCL_OPTIM_WEIGHT_DECAY : 0) |
                 (opt->momentum != 0.0f ? RELUCL_OPTIM_MOMENTUM : 0) |
                 (opt->nesterov ? RELUCL_OPTIM_NESTEROV : 0);
-    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_OPTIM, "sgd_step", relucl__range_vector(ctx, n),
-                          RELUCL__TENSOR(param), RELUCL__TENSOR(grad),
-                          RELUCL__TENSOR_OR(list[2], param->buffer), RELUCL__ULONG(n),
-                          RELUCL__FLOAT(opt->lr), RELUCL__FLOAT(opt->momentum),
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_OPTIM, ctx->wide ? "sgd_step_wide" : "sgd_step",
+                          relucl__range_elements(ctx, n), RELUCL__TENSOR(param),
+                          RELUCL__TENSOR(grad), RELUCL__TENSOR_OR(list[2], param->buffer),
+                          RELUCL__ULONG(n), RELUCL__FLOAT(opt->lr), RELUCL__FLOAT(opt->momentum),
                           RELUCL__FLOAT(opt->weight_decay), RELUCL__INT(flags));
 }
 
@@ -123,10 +123,11 @@ relucl_status relucl_adam_step(relucl_context *ctx, const relucl_adam *opt, long
     int flags = opt->weight_decay == 0.0f ? 0
                 : opt->decoupled          ? RELUCL_OPTIM_DECOUPLED
                                           : RELUCL_OPTIM_WEIGHT_DECAY;
-    return RELUCL__LAUNCH(
-        ctx, fn, RELUCL_PROGRAM_OPTIM, "adam_step", relucl__range_vector(ctx, n),
-        RELUCL__TENSOR(param), RELUCL__TENSOR(grad), RELUCL__TENSOR(m), RELUCL__TENSOR(v),
-        RELUCL__ULONG(n), RELUCL__FLOAT(step_size), RELUCL__FLOAT(bc2_sqrt),
-        RELUCL__FLOAT(opt->beta1), RELUCL__FLOAT(opt->beta2), RELUCL__FLOAT(opt->eps),
-        RELUCL__FLOAT(opt->weight_decay), RELUCL__FLOAT(decay), RELUCL__INT(flags));
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_OPTIM, ctx->wide ? "adam_step_wide" : "adam_step",
+                          relucl__range_elements(ctx, n), RELUCL__TENSOR(param),
+                          RELUCL__TENSOR(grad), RELUCL__TENSOR(m), RELUCL__TENSOR(v),
+                          RELUCL__ULONG(n), RELUCL__FLOAT(step_size), RELUCL__FLOAT(bc2_sqrt),
+                          RELUCL__FLOAT(opt->beta1), RELUCL__FLOAT(opt->beta2),
+                          RELUCL__FLOAT(opt->eps), RELUCL__FLOAT(opt->weight_decay),
+                          RELUCL__FLOAT(decay), RELUCL__INT(flags));
 }
