@@ -28,8 +28,8 @@
  * the Taylor series needs degree 8 for that, two more multiply-adds), and expm1(x) =
  * 2^k expm1(r) + (2^k - 1) in one fma, 2^k - 1 exact for k >= -24: 0.93 ulp at worst against
  * float64 over every 97th float of [-110, 0]. Below -18 the result rounds to -1 and x is held
- * there. -0.0 gives -0.0 (its sign bit is put back: the sums give +0.0). Other x (x > 0, NaN)
- * give a number the caller discards. */
+ * there. Zeros give +0.0, and other x (x > 0, NaN) a number the caller discards: ELU takes x
+ * itself for all of them. */
 #define EXPM1_NEG_FN(T, IT)                                                                      \
     inline T expm1_neg_##T(T x) {                                                                \
         T xc = CLAMP_NEG(T, IT, x, -18.0f);                                                      \
@@ -41,8 +41,7 @@
         q = fma(q, r, (T)(0x1.fffffep-2f));                                                      \
         T p = fma(q, r * r, r);                                                                  \
         T two_k = as_##T((SHIFTED_K(IT, shifted) + 127) << 23);                                  \
-        T e = fma(two_k, p, two_k - (T)(1.0f));                                                  \
-        return as_##T(as_##IT(e) | (as_##IT(x) & as_##IT((T)(-0.0f))));                         \
+        return fma(two_k, p, two_k - (T)(1.0f));                                                 \
     }
 EXPM1_NEG_FN(float, int)
 EXPM1_NEG_FN(float4, int4)
@@ -79,7 +78,8 @@ EXP_NEG_FN(float16, int16)
  * that NaN takes the branch that keeps it: NaN <= 0 is false. */
 #define RELU_F(T, x, a) ((x) <= (T)0.0f ? (T)0.0f : (x))
 #define LEAKY_F(T, x, a) ((x) > (T)0.0f ? (x) : (T)(a) * (x))
-#define ELU_F(T, x, a) ((x) <= (T)0.0f ? (T)(a) * expm1_neg_##T(x) : (x))
+/* ELU: for +-0, x itself is a * expm1(x) (a > 0), so expm1_neg never needs a zero's sign. */
+#define ELU_F(T, x, a) ((x) < (T)0.0f ? (T)(a) * expm1_neg_##T(x) : (x))
 #define IDENTITY_F(T, x, a) (x)
 #define CLIPPED_F(T, x, a) ((x) <= (T)0.0f ? (T)0.0f : ((x) >= (T)(a) ? (T)(a) : (x)))
 
