@@ -199,7 +199,12 @@ kernel void conv_im2col_planes(global const float *x, ulong xo, global float *co
         global const float *src = plane + h * GW + off;
         for (long q = 0; q < lo; q++)
             dst[q] = 0.0f;
-        if (SW == 1)
+        if (SW == 1 && hi - lo >= 8) { /* float8 pieces, the last one ending at hi */
+            for (long q = lo; q < hi; q += 8) {
+                long at = min(q, hi - 8);
+                vstore8(vload8(0, src + at), 0, dst + at);
+            }
+        } else if (SW == 1)
             for (long q = lo; q < hi; q++)
                 dst[q] = src[q];
         else
@@ -252,50 +257,48 @@ kernel void conv_col2im(global const float *col, ulong co, ulong row_step, ulong
     dx[dxo + (nc * GH + h) * GW + wx] = sum;
 }
 
-/* conv_col2im for stride 1 on CPU devices: a work-item per plane of dx, 8 columns of a row
- * per step in a float8, each lane summing the same taps in the same order as conv_col2im. A
- * tap that falls outside col adds 0.0f, which changes no sum: it starts at +0.0f, so it is
- * never -0.0f. Taps whose 8 columns all lie inside col's row are one vector load. Range
- * (1, 1, images * C). */
+/* conv_col2im for stride 1 on CPU devices: a work-item per plane of dx, each element summing
+ * the same taps in the same order as conv_col2im. Columns [lo, hi), where every tap of 8
+ * neighbouring columns lies inside col's row, take 8 at a time in a float8, one vector load a
+ * tap (a row's last step overlaps the one before rather than run past hi: the same sums
+ * again); the few columns at the edges (padding) one at a time. Range (1, 1, images * C). */
 kernel void conv_col2im_planes(global const float *col, ulong co, ulong row_step,
                                ulong image_step, global float *dx, ulong dxo, int16 g) {
     long nc = get_global_id(2);
     long n = nc / GC, c = nc % GC;
     global const float *colc = col + co + n * (long)image_step + c * GR * GS * (long)row_step;
     global float *out = dx + dxo + nc * GH * GW;
-    int width = g.s2, nq = g.s7;
+    int width = g.s2, nq = g.s7, pad = g.sd, dil = g.sf;
+    int lo = max(0, (g.s5 - 1) * dil - pad), hi = min(width, nq - pad);
+    if (hi - lo < 8)
+        lo = hi = 0; /* no vector steps */
     for (int h = 0; h < g.s1; h++, out += width) {
-        for (int next = 0; next < width; next += 8) {
-            /* A row's last 8 columns overlap the step before rather than run past the row:
-             * the same sums again, and fewer taps that need the lane-by-lane path. */
-            int w0 = next + 8 > width && width >= 8 ? width - 8 : next;
+        for (int next = lo; next < hi; next += 8) {
+            int w0 = min(next, hi - 8);
             float8 sum = (float8)(0.0f);
             for (int r = 0; r < g.s4; r++) {
                 int p = h + g.sc - r * g.se;
                 if (p < 0 || p >= g.s6)
                     continue;
+                global const float *row = colc + r * GS * (long)row_step + (long)p * nq + w0 + pad;
+                for (int s = 0; s < g.s5; s++)
+                    sum += vload8(0, row + s * (long)row_step - s * dil);
+            }
+            vstore8(sum, 0, out + w0);
+        }
+        for (int w = lo == 0 ? hi : 0; w < width; w = w + 1 == lo ? hi : w + 1) {
+            float sum = 0.0f;
+            for (int r = 0; r < g.s4; r++) {
+                int p = h + g.sc - r * g.se;
+                if (p < 0 || p >= g.s6)
+                    continue;
                 for (int s = 0; s < g.s5; s++) {
-                    int q0 = w0 + g.sd - s * g.sf;
-                    global const float *row = colc + (r * GS + s) * (long)row_step + (long)p * nq;
-                    if (q0 >= 0 && q0 + 8 <= nq) {
-                        sum += vload8(0, row + q0);
-                    } else {
-                        float v[8];
-#pragma unroll
-                        for (int i = 0; i < 8; i++)
-                            v[i] = q0 + i >= 0 && q0 + i < nq ? row[q0 + i] : 0.0f;
-                        sum += vload8(0, v);
-                    }
+                    int q = w + pad - s * dil;
+                    if (q >= 0 && q < nq)
+                        sum += colc[(r * GS + s) * (long)row_step + (long)p * nq + q];
                 }
             }
-            if (w0 + 8 <= width) {
-                vstore8(sum, 0, out + w0);
-            } else {
-                float v[8];
-                vstore8(sum, 0, v);
-                for (int i = 0; i < width - w0; i++)
-                    out[w0 + i] = v[i];
-            }
+            out[w] = sum;
         }
     }
 }
