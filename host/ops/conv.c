@@ -155,10 +155,11 @@ relucl_status relucl_conv2d_backward_filter(relucl_context *ctx, const relucl_co
     if (!db)
         return RELUCL_OK;
     cl_int16 geo = relucl__conv_pack(&g);
-    /* db = the sums of dy per output channel, in a fixed order; for both algorithms. */
-    return RELUCL__CONV_LAUNCH(ctx, fn, "conv_backward_bias", 1, &g.k, RELUCL__TENSOR(dy),
-                               RELUCL__TENSOR(db), RELUCL__ULONG(g.n), RELUCL__INT(accumulate != 0),
-                               RELUCL__ARG(geo));
+    /* db = the sums of dy per output channel, in a fixed order; for both algorithms. A
+     * work-group per channel: K items in one group ran on one of PoCL's threads. */
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_CONV, "conv_backward_bias",
+                          relucl__range_1d(ctx, g.k, 1), RELUCL__TENSOR(dy), RELUCL__TENSOR(db),
+                          RELUCL__ULONG(g.n), RELUCL__INT(accumulate != 0), RELUCL__ARG(geo));
 }
 
 relucl_status relucl_conv2d_workspace_size(relucl_context *ctx, const relucl_conv2d *conv,
