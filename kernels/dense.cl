@@ -8,29 +8,21 @@ float activate(int kind, float v, float a, float slope) {
     return kind == RELUCL_KIND_PRELU ? (v > 0.0f ? v : slope * v) : activate_float(v, kind, a);
 }
 
-/* s is the pre-activation z when from_z, else the output y (see semantics of each formula). */
-float gradient(int kind, int from_z, float s, float g, float a, float slope) {
-    switch (kind) {
-    case RELUCL_KIND_RELU: return RELU_G(float, s, g, a);
-    case RELUCL_KIND_LEAKY: return LEAKY_G(float, s, g, a);
-    case RELUCL_KIND_ELU: return from_z ? ELU_GX(float, s, g, a) : ELU_GY(float, s, g, a);
-    case RELUCL_KIND_CLIPPED: return CLIPPED_G(float, s, g, a);
-    case RELUCL_KIND_PRELU: return s > 0.0f ? g : slope * g;
-    default: return g;
+/* s is the pre-activation z when from_z, else the output y (see semantics of each formula);
+ * gradient_float and gradient_float16 (16 columns at once, lane by lane the same formulas). */
+#define GRADIENT_FN(T)                                                                         \
+    T gradient_##T(int kind, int from_z, T s, T g, float a, T slope) {                         \
+        switch (kind) {                                                                        \
+        case RELUCL_KIND_RELU: return RELU_G(T, s, g, a);                                      \
+        case RELUCL_KIND_LEAKY: return LEAKY_G(T, s, g, a);                                    \
+        case RELUCL_KIND_ELU: return from_z ? ELU_GX(T, s, g, a) : ELU_GY(T, s, g, a);         \
+        case RELUCL_KIND_CLIPPED: return CLIPPED_G(T, s, g, a);                                \
+        case RELUCL_KIND_PRELU: return select(slope * g, g, s > (T)0.0f);                      \
+        default: return g;                                                                     \
+        }                                                                                      \
     }
-}
-
-/* gradient() on 16 columns at once, lane by lane the same formulas. */
-float16 gradient16(int kind, int from_z, float16 s, float16 g, float a, float16 slope) {
-    switch (kind) {
-    case RELUCL_KIND_RELU: return RELU_G(float16, s, g, a);
-    case RELUCL_KIND_LEAKY: return LEAKY_G(float16, s, g, a);
-    case RELUCL_KIND_ELU: return from_z ? ELU_GX(float16, s, g, a) : ELU_GY(float16, s, g, a);
-    case RELUCL_KIND_CLIPPED: return CLIPPED_G(float16, s, g, a);
-    case RELUCL_KIND_PRELU: return select(slope * g, g, s > 0.0f);
-    default: return g;
-    }
-}
+GRADIENT_FN(float)
+GRADIENT_FN(float16)
 
 /* y = act(z + b) over a (rows, cols) matrix; z keeps the pre-activation when keep_z. */
 kernel void dense_bias_act(global float *z, ulong zo, global const float *b, ulong bo,
@@ -67,7 +59,7 @@ kernel void dense_backward_columns(global const float *s, ulong so, int from_z,
     for (size_t r = 0; r < rows; r++) {
         size_t i = r * cols + c;
         float v = s[so + i], g = dy[dyo + i];
-        float d = gradient(kind, from_z, v, g, a, w);
+        float d = gradient_float(kind, from_z, v, g, a, w);
         dz[dzo + i] = d; /* dz may be dy: element i is read above before it is written */
         bias_sum += d;
         slope_sum += v > 0.0f ? 0.0f : v * g;
@@ -101,7 +93,7 @@ kernel void dense_backward_columns_wide(global const float *s, ulong so, int fro
     for (size_t r = 0; r < rows; r++) {
         size_t i = r * cols + c;
         float16 v = vload16(0, s + so + i), g = vload16(0, dy + dyo + i);
-        float16 d = gradient16(kind, from_z, v, g, a, w);
+        float16 d = gradient_float16(kind, from_z, v, g, a, w);
         vstore16(d, 0, dz + dzo + i); /* dz may be dy: read above before it is written */
         bias_sum += d;
         slope_sum += select(v * g, (float16)(0.0f), v > 0.0f);
