@@ -21,7 +21,7 @@
         y += yo;                                                                               \
         if (i < nw) {                                                                          \
             float##W v = vload##W(i, x);                                                       \
-            vstore##W(F(float##W, v, a), i, y);                                                \
+            store##W(F(float##W, v, a), i, y);                                                 \
         } else {                                                                               \
             size_t j = W * nw + (i - nw);                                                      \
             if (j < n)                                                                         \
@@ -38,7 +38,7 @@
         dx += dxo;                                                                             \
         if (i < nw) {                                                                          \
             float##W v = vload##W(i, s), g = vload##W(i, dy);                                  \
-            vstore##W(G(float##W, v, g, a), i, dx);                                            \
+            store##W(G(float##W, v, g, a), i, dx);                                             \
         } else {                                                                               \
             size_t j = W * nw + (i - nw);                                                      \
             if (j < n)                                                                         \
@@ -111,7 +111,7 @@ kernel void prelu_forward_wide(global const float *x, ulong xo, global const flo
         return;
     size_t i = row * width + c;
     float16 v = vload16(0, x + xo + i), slope = vload16(0, w + wo + c);
-    vstore16(select(slope * v, v, v > 0.0f), 0, y + yo + i);
+    store16(select(slope * v, v, v > 0.0f), 0, y + yo + i);
 }
 
 /* 16 channels from c of the row at element i: dx, and the slope-gradient term added to sum. */
@@ -119,7 +119,7 @@ kernel void prelu_forward_wide(global const float *x, ulong xo, global const flo
     do {                                                                                         \
         float16 v = vload16(0, x + (i)), d = vload16(0, dy + (i));                               \
         int16 positive = v > 0.0f;                                                               \
-        vstore16(select(vload16(0, w + (c)) * d, d, positive), 0, dx + (i));                    \
+        store16(select(vload16(0, w + (c)) * d, d, positive), 0, dx + (i));                     \
         sum += select(v * d, (float16)(0.0f), positive);                                         \
     } while (0)
 
@@ -154,13 +154,13 @@ kernel void prelu_backward_columns_wide(global const float *x, ulong xo, global 
             if (block > 48)
                 PRELU_BACKWARD_16(i + 48, c + 48, s3);
         }
-        vstore16(s0, 0, partial + c);
+        store16(s0, 0, partial + c);
         if (block > 16)
-            vstore16(s1, 0, partial + c + 16);
+            store16(s1, 0, partial + c + 16);
         if (block > 32)
-            vstore16(s2, 0, partial + c + 32);
+            store16(s2, 0, partial + c + 32);
         if (block > 48)
-            vstore16(s3, 0, partial + c + 48);
+            store16(s3, 0, partial + c + 48);
     }
 }
 
@@ -187,7 +187,7 @@ kernel void prelu_slope_sum_columns_wide(global const float *partial, ulong grou
     float16 sum = 0.0f;
     for (size_t g = 0; g < groups; g++)
         sum += vload16(0, partial + g * width + c);
-    vstore16(sum, 0, dw + dwo + c);
+    store16(sum, 0, dw + dwo + c);
 }
 
 /* Input gradient and per-group partial slope gradients in one pass. Work-group (g, c) walks

@@ -94,16 +94,16 @@ kernel void dense_backward_columns_wide(global const float *s, ulong so, int fro
         size_t i = r * cols + c;
         float16 v = vload16(0, s + so + i), g = vload16(0, dy + dyo + i);
         float16 d = gradient_float16(kind, from_z, v, g, a, w);
-        vstore16(d, 0, dz + dzo + i); /* dz may be dy: read above before it is written */
+        store16(d, 0, dz + dzo + i); /* dz may be dy: read above before it is written */
         bias_sum += d;
         slope_sum += select(v * g, (float16)(0.0f), v > 0.0f);
     }
     if (db)
-        vstore16(accumulate ? vload16(0, db + dbo + c) + bias_sum : bias_sum, 0, db + dbo + c);
+        store16(accumulate ? vload16(0, db + dbo + c) + bias_sum : bias_sum, 0, db + dbo + c);
     if (dslope && kind == RELUCL_KIND_PRELU) {
         if (!shared_slope && accumulate)
             slope_sum = vload16(0, dslope + dso + c) + slope_sum;
-        vstore16(slope_sum, 0, dslope + dso + c); /* shared: one partial per column */
+        store16(slope_sum, 0, dslope + dso + c); /* shared: one partial per column */
     }
 }
 

@@ -57,7 +57,7 @@
             v += (float##W)(brow[r]);                                                             \
         else if (bcol)                                                                            \
             v += vload##W(0, bcol);                                                               \
-        vstore##W(activate_float##W(v, act, act_a), 0, c);                                        \
+        store##W(activate_float##W(v, act, act_a), 0, c);                                         \
     }
 STORE_VEC(16)
 STORE_VEC(8)

@@ -37,9 +37,9 @@
             if (flags & RELUCL_OPTIM_MOMENTUM)                                                 \
                 v = vload##W(i, velocity);                                                     \
             SGD_BODY(float##W, p, g, v);                                                       \
-            vstore##W(p, i, param);                                                            \
+            store##W(p, i, param);                                                             \
             if (flags & RELUCL_OPTIM_MOMENTUM)                                                 \
-                vstore##W(v, i, velocity);                                                     \
+                store##W(v, i, velocity);                                                      \
         } else {                                                                               \
             size_t j = W * nw + (i - nw);                                                      \
             if (j >= n)                                                                        \
@@ -86,9 +86,9 @@ SGD_KERNEL_W(sgd_step_wide, 16)
             float##W p = vload##W(i, param), g = vload##W(i, grad), m = vload##W(i, mom1),     \
                      v = vload##W(i, mom2);                                                    \
             ADAM_BODY(float##W, p, g, m, v);                                                   \
-            vstore##W(p, i, param);                                                            \
-            vstore##W(m, i, mom1);                                                             \
-            vstore##W(v, i, mom2);                                                             \
+            store##W(p, i, param);                                                             \
+            store##W(m, i, mom1);                                                              \
+            store##W(v, i, mom2);                                                              \
         } else {                                                                               \
             size_t j = W * nw + (i - nw);                                                      \
             if (j >= n)                                                                        \

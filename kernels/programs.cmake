@@ -2,13 +2,13 @@
 # constants.h in front of them all. The host names a program RELUCL_PROGRAM_<NAME>; this is
 # the only list of programs (cmake/programs.cmake turns it into the host's table).
 set(RELUCL_PROGRAMS
-  "ACTIVATION activation_math.cl activation.cl"
-  "DENSE      activation_math.cl dense.cl"
+  "ACTIVATION vector.cl activation_math.cl activation.cl"
+  "DENSE      vector.cl activation_math.cl dense.cl"
   "CONV       activation_math.cl conv.cl"
   "POOL       pool.cl"
   "LOSS       loss.cl"
-  "OPTIM      optim.cl"
+  "OPTIM      vector.cl optim.cl"
   "RANDOM     random.cl"
   "DATA       data.cl"
   "STATS      stats.cl"
-  "GEMM       activation_math.cl gemm.cl")
+  "GEMM       vector.cl activation_math.cl gemm.cl")

@@ -173,8 +173,9 @@ static void describe_device(relucl_context *ctx) {
                     &ctx->max_alloc, NULL);
     ctx->wide = cpu_kernels(ctx);
     ctx->gemm_lanes = gemm_lanes(ctx);
-    snprintf(ctx->build_options, sizeof ctx->build_options, "%s -DRELUCL_GEMM_LANES=%u",
-             RELUCL__BUILD_OPTIONS, ctx->gemm_lanes);
+    snprintf(ctx->build_options, sizeof ctx->build_options,
+             "%s -DRELUCL_GEMM_LANES=%u -DRELUCL_CPU_KERNELS=%d", RELUCL__BUILD_OPTIONS,
+             ctx->gemm_lanes, ctx->wide);
 }
 
 static void copy_message(char *message, size_t size, const char *text) {

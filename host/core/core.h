@@ -44,7 +44,7 @@ struct relucl_context {
     /* Lanes of the own GEMM's vectors, 8 or 16: the device's native float width (AVX2 or
      * AVX-512 under PoCL), or RELUCL_GEMM_LANES. Register blocks are sized to fit. */
     unsigned gemm_lanes;
-    char build_options[64]; /* RELUCL__BUILD_OPTIONS plus the lane count */
+    char build_options[96]; /* RELUCL__BUILD_OPTIONS, the GEMM lanes and ctx->wide */
     cl_ulong max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer */
     relucl__cache_stats cache;
     cl_mem workspace; /* convolution scratch, grown on demand, reused (ops/conv_gemm.c) */
@@ -109,7 +109,7 @@ relucl_status relucl__check_param(relucl_context *ctx, const char *fn, const cha
 
 /* ---- program.c, program_cache.c -------------------------------------------------------- */
 /* The OpenCL build options every program starts from (ctx->build_options adds the device's
- * GEMM lanes; both are part of the cache key). No fast-math: it would license dropping NaN
+ * GEMM lanes and RELUCL_CPU_KERNELS, ctx->wide; all are part of the cache key). No fast-math: it would license dropping NaN
  * and Inf, which the activations must keep. */
 #define RELUCL__BUILD_OPTIONS "-cl-std=CL1.2"
 /* The program for id, built (or loaded from the on-disk cache) on first use. */
