@@ -28,11 +28,13 @@ relucl_status relucl__check_activation(relucl_context *ctx, const char *fn, relu
 /* The kernel for kind, in its _wide (16 per work-item) form on CPU devices (ctx->wide). */
 #define PICK(ctx, name) ((ctx)->wide ? name "_wide" : name)
 
-static const char *forward_kernel_name(const relucl_context *ctx, relucl_activation_kind kind) {
-    switch (kind) {
+/* ELU with alpha 1 has kernels of its own, a multiply shorter (kernels/activation.cl). */
+static const char *forward_kernel_name(const relucl_context *ctx, relucl_activation act) {
+    switch (act.kind) {
     case RELUCL_RELU: return PICK(ctx, "relu_forward");
     case RELUCL_LEAKY_RELU: return PICK(ctx, "leaky_relu_forward");
-    case RELUCL_ELU: return PICK(ctx, "elu_forward");
+    case RELUCL_ELU:
+        return act.alpha == 1.0f ? PICK(ctx, "elu1_forward") : PICK(ctx, "elu_forward");
     case RELUCL_CLIPPED_RELU: return PICK(ctx, "clipped_relu_forward");
     case RELUCL_IDENTITY: return PICK(ctx, "identity_forward");
     case RELUCL_PRELU: break;
@@ -41,12 +43,15 @@ static const char *forward_kernel_name(const relucl_context *ctx, relucl_activat
 }
 
 /* The backward kernels read x, except ELU from y, which needs its own formula. */
-static const char *backward_kernel_name(const relucl_context *ctx, relucl_activation_kind kind,
+static const char *backward_kernel_name(const relucl_context *ctx, relucl_activation act,
                                         int from_y) {
-    switch (kind) {
+    switch (act.kind) {
     case RELUCL_RELU: return PICK(ctx, "relu_backward");
     case RELUCL_LEAKY_RELU: return PICK(ctx, "leaky_relu_backward");
-    case RELUCL_ELU: return from_y ? PICK(ctx, "elu_backward_y") : PICK(ctx, "elu_backward_x");
+    case RELUCL_ELU:
+        if (from_y)
+            return PICK(ctx, "elu_backward_y");
+        return act.alpha == 1.0f ? PICK(ctx, "elu1_backward_x") : PICK(ctx, "elu_backward_x");
     case RELUCL_CLIPPED_RELU: return PICK(ctx, "clipped_relu_backward");
     case RELUCL_IDENTITY: return PICK(ctx, "identity_backward");
     case RELUCL_PRELU: break;
@@ -64,7 +69,7 @@ relucl_status relucl_activation_forward(relucl_context *ctx, relucl_activation a
     RELUCL__TRY(relucl__check_tensor(ctx, fn, "y", y, &ny));
     RELUCL__TRY(relucl__check_same_count(ctx, fn, "y", ny, "x", nx));
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "y", y, "x", x, 1));
-    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, forward_kernel_name(ctx, act.kind),
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION, forward_kernel_name(ctx, act),
                           relucl__range_elements(ctx, nx), RELUCL__TENSOR(x), RELUCL__TENSOR(y),
                           RELUCL__ULONG(nx), RELUCL__FLOAT(act.alpha));
 }
@@ -99,7 +104,7 @@ relucl_status relucl_activation_backward(relucl_context *ctx, relucl_activation 
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "dx", dx, "x", x, 0));
     RELUCL__TRY(relucl__check_overlap(ctx, fn, "dx", dx, "y", y, 0));
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_ACTIVATION,
-                          backward_kernel_name(ctx, act.kind, x == NULL),
+                          backward_kernel_name(ctx, act, x == NULL),
                           relucl__range_elements(ctx, ndy),
                           RELUCL__TENSOR(x ? x : y), RELUCL__TENSOR(dy), RELUCL__TENSOR(dx),
                           RELUCL__ULONG(ndy), RELUCL__FLOAT(act.alpha));
