@@ -183,7 +183,10 @@ kernel void pool_max_forward_2x2_rows(POOL_FORWARD_ARGS) {
     size_t o = plane * ((size_t)out_size.x * out_size.y) + (size_t)row * out_size.y;
     global float *yr = y + yo + o, *ar = argmax + ao + o;
     uint w = in_size.y, top = 2 * row * w, c = 0;
-    for (; c + 4 <= out_size.y; c += 4) {
+    /* 4 windows a step, the last step ending at the row's end (it may redo windows of the
+     * step before, with the same results) */
+    for (; out_size.y >= 4 && c < out_size.y; c += 4) {
+        c = min(c, out_size.y - 4);
         uint at = top + 2 * c;
         float8 t = vload8(0, in + at), b = vload8(0, in + at + w);
         uint4 base = (uint4)(at) + (uint4)(0, 2, 4, 6);
@@ -224,7 +227,8 @@ kernel void pool_max_backward_2x2_rows(POOL_ARGS(dy, argmax, dx)) {
     size_t o = plane * ((size_t)out_size.x * out_size.y) + (size_t)row * out_size.y;
     global const float *g = dy + dyo + o, *a = argmax + argmaxo + o;
     uint c = 0;
-    for (; c + 4 <= out_size.y; c += 4) {
+    for (; out_size.y >= 4 && c < out_size.y; c += 4) { /* the last step as in the forward */
+        c = min(c, out_size.y - 4);
         float4 gv = vload4(0, g + c), av = vload4(0, a + c);
         float8 g8 = (float8)(gv.s0, gv.s0, gv.s1, gv.s1, gv.s2, gv.s2, gv.s3, gv.s3);
         float8 a8 = (float8)(av.s0, av.s0, av.s1, av.s1, av.s2, av.s2, av.s3, av.s3);

@@ -238,11 +238,12 @@ static void test_pool_output_dims_follow_the_floor_formula(void **state) {
     }
 }
 
-/* Kernels 1x1, 2x2, 3x3, 3x2; strides 1, 2, 3; padding 0 and 1; odd and 1x1 planes; batch 1
- * and 3, channels 1 and 5; offsets 0, 1 and 2. Geometry that cannot exist is skipped. */
+/* Kernels 1x1, 2x2, 3x3, 3x2; strides 1, 2, 3; padding 0 and 1; odd, 1x1 and narrow planes
+ * (6 x 5: two 2x2 windows a row, too few for a vector step); batch 1 and 3, channels 1 and 5;
+ * offsets 0, 1 and 2. Geometry that cannot exist is skipped. */
 static void check_all_geometries(relucl_pool_kind kind) {
     static const size_t kernels[][2] = {{1, 1}, {2, 2}, {3, 3}, {3, 2}};
-    static const size_t planes[][2] = {{7, 9}, {13, 11}, {1, 1}, {12, 21}, {28, 28}};
+    static const size_t planes[][2] = {{7, 9}, {13, 11}, {1, 1}, {12, 21}, {28, 28}, {6, 5}};
     static const size_t batches[][2] = {{1, 1}, {3, 5}, {1, 5}, {3, 1}};
     size_t count = 0;
     for (size_t k = 0; k < 4; k++)
@@ -283,9 +284,9 @@ static void test_max_pool_kernels_of_the_other_device_kind_match_reference(void 
     ctx->wide = wide;
 }
 
-/* NaN, infinities, signed zeros and ties in every lane of the row kernels' vector steps and in
- * their scalar tails (rows of 10 and 14 windows: two and three steps of 4, then 2), on both
- * device kinds' kernels: y and argmax must be the reference's bits. */
+/* NaN, infinities, signed zeros and ties in every lane of the row kernels' vector steps, the
+ * last of which overlaps the one before (rows of 10 and 14 windows: steps at 0, 4, 6 and at
+ * 0, 4, 8, 10), on both device kinds' kernels: y and argmax must be the reference's bits. */
 static void test_max_pool_2x2_special_values_in_every_lane(void **state) {
     (void)state;
     static const float specials[] = {NAN, INFINITY, -INFINITY, -0.0f, 0.0f, 1.0f};
