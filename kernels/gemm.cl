@@ -104,27 +104,22 @@ ROWS_CHUNK(4)
     vstore4(reals, 0, re);                                                                        \
     vstore4(flags, 0, fl)
 
-kernel void gemm_rows(global const float *a, global const float *b, global float *c,
-                      global const float *bias, ulong16 sizes, float4 reals, int4 flags) {
-    UNPACK_ARGS;
-    ulong a_row = sz[RELUCL_GEMM_A_ROW], a_col = sz[RELUCL_GEMM_A_COL], ldb = sz[RELUCL_GEMM_LDB],
+/* The block of C at row i0 and column j0 (both inside C) of matrix `batch`, with its
+ * epilogue: b points at element (0, j0) of op(b), whose rows are ldb apart. */
+static void rows_block(global const float *a, global const float *b, ulong ldb, global float *c,
+                       global const float *bias, const ulong *sz, const float *re, const int *fl,
+                       size_t i0, size_t j0, size_t batch) {
+    ulong a_row = sz[RELUCL_GEMM_A_ROW], a_col = sz[RELUCL_GEMM_A_COL],
           ldc = sz[RELUCL_GEMM_LDC], m = sz[RELUCL_GEMM_M], n = sz[RELUCL_GEMM_N],
           k = sz[RELUCL_GEMM_K];
     float alpha = re[RELUCL_GEMM_ALPHA], beta = re[RELUCL_GEMM_BETA],
           act_a = re[RELUCL_GEMM_ACT_A];
-    int rows_first = fl[RELUCL_GEMM_ROWS_FIRST], bias_per = fl[RELUCL_GEMM_BIAS_PER],
-        act = fl[RELUCL_GEMM_ACT];
-    size_t g0 = get_global_id(0), g1 = get_global_id(1);
-    size_t j0 = (rows_first ? g1 : g0) * GEMM_NR, i0 = (rows_first ? g0 : g1) * GEMM_MR;
-    size_t batch = get_global_id(2);
-    if (i0 >= m || j0 >= n)
-        return;
+    int bias_per = fl[RELUCL_GEMM_BIAS_PER], act = fl[RELUCL_GEMM_ACT];
     /* bias_per: 0 none, 1 a bias per row of C, 2 per column */
     bias += sz[RELUCL_GEMM_BIAS_O];
     const global float *brow = bias_per == 1 ? bias + i0 : 0;
     const global float *bcol = bias_per == 2 ? bias + j0 : 0;
     a += sz[RELUCL_GEMM_AO] + batch * sz[RELUCL_GEMM_A_BATCH] + i0 * a_row;
-    b += sz[RELUCL_GEMM_BO] + batch * sz[RELUCL_GEMM_B_BATCH] + j0;
     c += sz[RELUCL_GEMM_CO] + batch * m * n + i0 * ldc + j0;
     size_t rows = min((size_t)GEMM_MR, m - i0), cols = min((size_t)GEMM_NR, n - j0);
     size_t ar[GEMM_MR]; /* row offsets in a; past C's bottom edge, the last row's again */
@@ -272,6 +267,60 @@ kernel void gemm_rows(global const float *a, global const float *b, global float
     }
 }
 
+kernel void gemm_rows(global const float *a, global const float *b, global float *c,
+                      global const float *bias, ulong16 sizes, float4 reals, int4 flags) {
+    UNPACK_ARGS;
+    int rows_first = fl[RELUCL_GEMM_ROWS_FIRST];
+    size_t g0 = get_global_id(0), g1 = get_global_id(1);
+    size_t j0 = (rows_first ? g1 : g0) * GEMM_NR, i0 = (rows_first ? g0 : g1) * GEMM_MR;
+    size_t batch = get_global_id(2);
+    if (i0 >= sz[RELUCL_GEMM_M] || j0 >= sz[RELUCL_GEMM_N])
+        return;
+    rows_block(a, b + sz[RELUCL_GEMM_BO] + batch * sz[RELUCL_GEMM_B_BATCH] + j0,
+               sz[RELUCL_GEMM_LDB], c, bias, sz, re, fl, i0, j0, batch);
+}
+
+/* gemm_rows for op(b) = b^T, b (n, k) with rows LDB apart (one matrix, no batch). A work-group
+ * is a column of blocks of C, dimension 0 down the block rows, dimension 1 across: its
+ * work-items first write the GEMM_NR rows of b their blocks use, transposed, into the group's
+ * panel of scratch (k x GEMM_NR, columns past n zero), then each runs gemm_rows' block on it.
+ * A transpose kernel ahead of gemm_rows did the same copy in a launch of its own, through
+ * twice the memory. The copy goes in 4 x 4 tiles: four float4 loads along k, a transpose in
+ * registers, four float4 stores; a k % 4 tail a float at a time. */
+kernel void gemm_rows_bt(global const float *a, global const float *b, global float *c,
+                         global const float *bias, global float *scratch, ulong16 sizes,
+                         float4 reals, int4 flags) {
+    UNPACK_ARGS;
+    const size_t nr = GEMM_NR, lid = get_local_id(0), group_size = get_local_size(0);
+    size_t k = sz[RELUCL_GEMM_K], ldb = sz[RELUCL_GEMM_LDB], j0 = get_global_id(1) * nr;
+    size_t cols = min(nr, (size_t)sz[RELUCL_GEMM_N] - j0), k4 = k / 4 * 4;
+    global float *panel =
+        scratch + (get_group_id(1) * get_num_groups(0) + get_group_id(0)) * k * nr;
+    const global float *bj = b + sz[RELUCL_GEMM_BO] + j0 * ldb;
+    for (size_t t = lid; t < k4 / 4 * (nr / 4); t += group_size) {
+        size_t p = t / (nr / 4) * 4, q = t % (nr / 4) * 4;
+        const int4 keep = (int4)(0, 1, 2, 3) + (int)q < (int4)((int)cols);
+        /* rows past n read the last row again; keep zeroes their columns */
+        float4 r0 = vload4(0, bj + min(q, cols - 1) * ldb + p),
+               r1 = vload4(0, bj + min(q + 1, cols - 1) * ldb + p),
+               r2 = vload4(0, bj + min(q + 2, cols - 1) * ldb + p),
+               r3 = vload4(0, bj + min(q + 3, cols - 1) * ldb + p);
+        global float *d = panel + p * nr + q;
+        vstore4(select((float4)(0.0f), (float4)(r0.x, r1.x, r2.x, r3.x), keep), 0, d);
+        vstore4(select((float4)(0.0f), (float4)(r0.y, r1.y, r2.y, r3.y), keep), 0, d + nr);
+        vstore4(select((float4)(0.0f), (float4)(r0.z, r1.z, r2.z, r3.z), keep), 0, d + 2 * nr);
+        vstore4(select((float4)(0.0f), (float4)(r0.w, r1.w, r2.w, r3.w), keep), 0, d + 3 * nr);
+    }
+    for (size_t t = lid; t < (k - k4) * nr; t += group_size) {
+        size_t p = k4 + t / nr, q = t % nr;
+        panel[p * nr + q] = q < cols ? bj[q * ldb + p] : 0.0f;
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    size_t i0 = get_global_id(0) * GEMM_MR;
+    if (i0 < sz[RELUCL_GEMM_M])
+        rows_block(a, panel, nr, c, bias, sz, re, fl, i0, j0, 0);
+}
+
 /* The sum of a vector's lanes, pairwise. */
 static float lanes_sumL(floatL v) {
 #if RELUCL_GEMM_LANES == 16
@@ -411,35 +460,4 @@ kernel void gemm_dots(global const float *a, global const float *b, global float
             if ((size_t)r < rows && (size_t)j < cols)
                 store_one(c + r * ldc + j, lanes_sumL(acc[r][j]), alpha, beta, r, j, 0, 0,
                           RELUCL_KIND_IDENTITY, 0.0f);
-}
-
-/* dst (cols, rows) = src (rows, cols; rows ld apart) transposed: a b^T goes to gemm_rows as
- * a (b^T), which runs faster than gemm_dots' dot products when there are enough rows of a.
- * A work-item moves a 4 x 16 tile: four float4 loads per 4 x 4 block, a transpose in
- * registers, four float4 stores (a float at a time with 16 scattered stores per work-item
- * moved 6 GB/s); tiles at the edges go a float at a time. Range (ceil(rows / 4),
- * ceil(cols / 16)). */
-kernel void gemm_transpose(global const float *src, ulong so, ulong ld, ulong rows, ulong cols,
-                           global float *dst) {
-    size_t r0 = get_global_id(0) * 4, c0 = get_global_id(1) * 16;
-    if (r0 >= rows || c0 >= cols)
-        return;
-    const global float *s = src + so + r0 * ld + c0;
-    global float *d = dst + c0 * rows + r0;
-    if (r0 + 4 <= rows && c0 + 16 <= cols) {
-#pragma unroll
-        for (int q = 0; q < 16; q += 4) {
-            float4 a = vload4(0, s + q), b = vload4(0, s + ld + q), c = vload4(0, s + 2 * ld + q),
-                   e = vload4(0, s + 3 * ld + q);
-            vstore4((float4)(a.x, b.x, c.x, e.x), 0, d + q * rows);
-            vstore4((float4)(a.y, b.y, c.y, e.y), 0, d + (q + 1) * rows);
-            vstore4((float4)(a.z, b.z, c.z, e.z), 0, d + (q + 2) * rows);
-            vstore4((float4)(a.w, b.w, c.w, e.w), 0, d + (q + 3) * rows);
-        }
-        return;
-    }
-    size_t nr = min((size_t)4, rows - r0), nc = min((size_t)16, cols - c0);
-    for (size_t i = 0; i < nr; i++)
-        for (size_t q = 0; q < nc; q++)
-            d[q * rows + i] = s[i * ld + q];
 }

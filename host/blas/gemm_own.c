@@ -11,11 +11,12 @@
 #define ROWS_MR(ctx) ((ctx)->gemm_lanes == 16 ? 8 : 6)
 #define ROWS_NR(ctx) (2 * (size_t)(ctx)->gemm_lanes)
 #define DOTS 4
-/* a b^T with b up to this many floats, and rows up to TRANSPOSED_K long, goes through a
- * transposed copy of b; longer dot products keep the dot kernel (conv1's filter gradient
- * shape, 32 x 9 x 100352: 41-53 GFLOP/s there, 25 transposed). */
+/* a b^T with b up to this many floats, and rows up to TRANSPOSED_K long, goes through
+ * transposed panels of b (rows_bt); longer dot products keep the dot kernel (conv1's filter
+ * gradient shape, 32 x 9 x 100352: 41-53 GFLOP/s there, 25 transposed). */
 #define TRANSPOSED_MAX ((size_t)4 << 20)
 #define TRANSPOSED_K 1024
+#define PANELS_BYTES ((size_t)32 << 20)
 /* Work-groups a GEMM is cut into at least, where it has the blocks (see block_range). */
 #define MIN_GROUPS 8
 /* op(b) larger than this streams from memory rather than the last-level cache. */
@@ -76,28 +77,35 @@ int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_tra
     return ctx->gemm_own > 0 && !(ta == RELUCL_TRANS && tb == RELUCL_TRANS);
 }
 
-/* b (n, k; rows b_cols apart) transposed into the context's GEMM scratch as a (k, n) tensor.
- * For a b^T with at least 16 rows of a (the transpose moves each float of b once, the GEMM
- * reads it m times), this plus the rows kernel beat the dot kernel, whose per-output sums
- * cost most with short rows: on PoCL (AVX2) the dense layers' dx went from 53 to 64-94
- * GFLOP/s for 128 x 784 x 256 and 42 to 65-93 for 128 x 256 x 128, and 128 x 128 x 10 from
- * 8-12 to 26-37 (AVX-512, with a transpose of one float per work-item). When
- * it fails (no scratch, no kernel) the caller falls back to the dot kernel; it enqueues the
- * transpose only once the rows kernel exists, so a failing GEMM still enqueues nothing. */
-static relucl_status transposed(relucl_context *ctx, const char *fn, const relucl_tensor *b,
-                                size_t b_cols, size_t n, size_t k, relucl_tensor *out) {
+/* a b^T through gemm_rows_bt, which copies each column block's rows of b, transposed, into a
+ * panel of the context's GEMM scratch (one per work-group) and runs gemm_rows' blocks on it.
+ * For at least 16 rows of a (the copy moves each float of b once per work-group, the GEMM
+ * reads it m times) that beats the dot kernel, whose per-output sums cost most with short
+ * rows: on PoCL (AVX2) the dense layers' dx went from 53 to 64-94 GFLOP/s for 128 x 784 x 256
+ * and 42 to 65-93 for 128 x 256 x 128 through a transposed copy, and 128 x 128 x 10 from
+ * 8-12 to 26-37 (AVX-512). A work-group is up to 16 blocks down a column of C, fewer where
+ * that leaves under MIN_GROUPS groups, more where the panels would pass PANELS_BYTES. When the scratch cannot be had the caller falls back
+ * to the dot kernel, so a failing GEMM still enqueues nothing. */
+static relucl_status rows_bt(relucl_context *ctx, const char *fn, cl_mem a, cl_mem b, cl_mem c,
+                             cl_mem bias, const gemm_args *g, size_t m, size_t n, size_t k) {
+    size_t row_blocks = blocks(m, ROWS_MR(ctx)), col_blocks = blocks(n, ROWS_NR(ctx));
+    size_t local = row_blocks < 16 ? row_blocks : 16, panel = k * ROWS_NR(ctx) * sizeof(float);
+    while (local > 1 && col_blocks * blocks(row_blocks, local) < MIN_GROUPS)
+        local = blocks(local, 2);
+    while (col_blocks * blocks(row_blocks, local) * panel > PANELS_BYTES &&
+           local * 2 <= ctx->max_work_group)
+        local *= 2;
+    size_t groups = col_blocks * blocks(row_blocks, local);
     cl_kernel unused;
-    RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows", &unused));
+    RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows_bt", &unused));
     RELUCL__TRY(relucl__scratch_reserve(ctx, fn, "clCreateBuffer (GEMM scratch)",
                                         &ctx->gemm_scratch, &ctx->gemm_scratch_size,
-                                        n * k * sizeof(float)));
-    const size_t global[2] = {blocks(n, 4), blocks(k, 16)};
-    RELUCL__TRY(RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_transpose",
-                               relucl__range_shaped(ctx, 2, global), RELUCL__TENSOR(b),
-                               RELUCL__ULONG(b_cols), RELUCL__ULONG(n), RELUCL__ULONG(k),
-                               RELUCL__MEM(ctx->gemm_scratch)));
-    *out = (relucl_tensor){ctx->gemm_scratch, 0, 2, {k, n, 1, 1}};
-    return RELUCL_OK;
+                                        groups * panel));
+    relucl__range range = {2, {row_blocks, col_blocks, 1}, {local, 1, 1}};
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows_bt", range,
+                          RELUCL__MEM(a), RELUCL__MEM(b), RELUCL__MEM(c), RELUCL__MEM(bias),
+                          RELUCL__MEM(ctx->gemm_scratch),
+                          RELUCL__ARG(g->size), RELUCL__ARG(g->real), RELUCL__ARG(g->flag));
 }
 
 relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_transpose ta,
@@ -107,16 +115,7 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
                                size_t b_batch, const relucl__epilogue *ep) {
     size_t a_cols = a->dims[a->ndim - 1], b_cols = b->dims[b->ndim - 1];
     int dots = tb == RELUCL_TRANS; /* op(a) = a: both run along k */
-    if (dots && batch == 1 && m >= 16 && k > 0 && k <= TRANSPOSED_K && n * k <= TRANSPOSED_MAX) {
-        relucl_tensor bt;
-        if (transposed(ctx, fn, b, b_cols, n, k, &bt) == RELUCL_OK)
-            return relucl__gemm_own(ctx, fn, ta, RELUCL_NO_TRANS, alpha, a, &bt, beta, c, m, n, k,
-                                    1, 0, 0, ep);
-        ctx->error[0] = '\0'; /* the dot kernel below answers instead */
-    }
     gemm_args g = {0};
-    relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR(ctx),
-                                      dots ? DOTS : ROWS_NR(ctx), batch, &g);
     /* Element (i, p) of op(a): a[i * a_cols + p], or a[p * a_cols + i] for a^T; gemm_dots
      * reads a's rows A_ROW apart. */
     g.size.s[RELUCL_GEMM_AO] = a->offset;
@@ -134,20 +133,28 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
     g.size.s[RELUCL_GEMM_SEGMENTS] = 1;
     g.real.s[RELUCL_GEMM_ALPHA] = alpha;
     g.real.s[RELUCL_GEMM_BETA] = beta;
-    if (dots)
-        return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range,
-                              RELUCL__MEM(a->buffer), RELUCL__MEM(b->buffer),
-                              RELUCL__MEM(c->buffer), RELUCL__ARG(g.size), RELUCL__ARG(g.real),
-                              RELUCL__ARG(g.flag));
     int biased = ep && ep->bias;
     g.size.s[RELUCL_GEMM_BIAS_O] = biased ? ep->bias->offset : 0;
     g.flag.s[RELUCL_GEMM_BIAS_PER] = (cl_int)(biased ? ep->per : RELUCL__BIAS_NONE);
     g.flag.s[RELUCL_GEMM_ACT] = (cl_int)(ep ? ep->act.kind : RELUCL_IDENTITY);
     g.real.s[RELUCL_GEMM_ACT_A] = ep ? ep->act.alpha : 0.0f;
+    cl_mem bias = biased ? ep->bias->buffer : c->buffer;
+    if (dots && batch == 1 && m >= 16 && k > 0 && k <= TRANSPOSED_K && n * k <= TRANSPOSED_MAX) {
+        if (rows_bt(ctx, fn, a->buffer, b->buffer, c->buffer, bias, &g, m, n, k) == RELUCL_OK)
+            return RELUCL_OK;
+        ctx->error[0] = '\0'; /* the dot kernel below answers instead */
+    }
+    relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR(ctx),
+                                      dots ? DOTS : ROWS_NR(ctx), batch, &g);
+    if (dots)
+        return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_dots", range,
+                              RELUCL__MEM(a->buffer), RELUCL__MEM(b->buffer),
+                              RELUCL__MEM(c->buffer), RELUCL__ARG(g.size), RELUCL__ARG(g.real),
+                              RELUCL__ARG(g.flag));
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows", range,
                           RELUCL__MEM(a->buffer), RELUCL__MEM(b->buffer), RELUCL__MEM(c->buffer),
-                          RELUCL__MEM(biased ? ep->bias->buffer : c->buffer),
-                          RELUCL__ARG(g.size), RELUCL__ARG(g.real), RELUCL__ARG(g.flag));
+                          RELUCL__MEM(bias), RELUCL__ARG(g.size), RELUCL__ARG(g.real),
+                          RELUCL__ARG(g.flag));
 }
 
 relucl_status relucl__gemm_own_segmented(relucl_context *ctx, const char *fn, float alpha,
