@@ -545,7 +545,8 @@ RELUCL_API relucl_status relucl_conv2d_backward_filter(relucl_context *ctx,
                                                        const relucl_tensor *dw,
                                                        const relucl_tensor *db, int accumulate);
 /* Bytes of device scratch the GEMM algorithm would allocate for this shape when the limit does
- * not bind: the whole batch's columns, or chunks of about 32 MiB, whichever is smaller. */
+ * not bind: the whole batch's columns, or chunks of about 32 MiB (4 MiB on CPU devices, whose
+ * caches then hold a chunk between its kernels), whichever is smaller. */
 RELUCL_API relucl_status relucl_conv2d_workspace_size(relucl_context *ctx,
                                                       const relucl_conv2d *conv,
                                                       const relucl_tensor *x,

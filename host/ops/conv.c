@@ -175,7 +175,8 @@ relucl_status relucl_conv2d_workspace_size(relucl_context *ctx, const relucl_con
     if (col == SIZE_MAX || col > SIZE_MAX / sizeof(float))
         return relucl__fail(ctx, RELUCL_ERROR_SHAPE, fn, "x: the scratch size overflows");
     /* What the GEMM path allocates with no limit: its chunks (relucl__conv_chunk_images). */
-    *bytes = relucl__conv_chunk_images(&g, SIZE_MAX) * col * sizeof(float);
+    *bytes = relucl__conv_chunk_images(&g, SIZE_MAX, relucl__conv_chunk_target(ctx)) * col *
+             sizeof(float);
     return RELUCL_OK;
 }
 

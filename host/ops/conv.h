@@ -35,9 +35,12 @@ cl_int16 relucl__conv_pack(const relucl__conv_geom *g);
 /* Floats of workspace one image needs on the GEMM path: its columns (C R S x P Q) and the
  * GEMM's other operand or result (K x P Q); SIZE_MAX when the count overflows. */
 size_t relucl__conv_scratch_floats(const relucl__conv_geom *g);
+/* The scratch a chunk of images aims at on ctx's device: 32 MiB on GPUs, 4 MiB on CPU devices
+ * (conv_geometry.c says why). */
+size_t relucl__conv_chunk_target(const relucl_context *ctx);
 /* Images per chunk on the GEMM path under a workspace limit of `limit` bytes: as many as fit,
- * up to a chunk of about 32 MiB, at least 1 (0 when one image does not fit). */
-size_t relucl__conv_chunk_images(const relucl__conv_geom *g, size_t limit);
+ * up to a chunk of about target_bytes, at least 1 (0 when one image does not fit). */
+size_t relucl__conv_chunk_images(const relucl__conv_geom *g, size_t limit, size_t target_bytes);
 /* The workspace cap in bytes: the limit set (or the default), but no more than the device's
  * largest single allocation. */
 size_t relucl__conv_workspace_limit(const relucl_context *ctx);

@@ -48,7 +48,8 @@ static relucl_status plan(relucl_context *ctx, const char *fn, const relucl__con
     pl->plane = g->p * g->q;
     pl->image = g->c * g->h * g->w;
     pl->out = g->k * pl->plane;
-    pl->chunk = relucl__conv_chunk_images(g, relucl__conv_workspace_limit(ctx));
+    pl->chunk = relucl__conv_chunk_images(g, relucl__conv_workspace_limit(ctx),
+                                          relucl__conv_chunk_target(ctx));
     return relucl__scratch_reserve(ctx, fn, "clCreateBuffer (convolution workspace)",
                                    &ctx->workspace, &ctx->workspace_size,
                                    pl->chunk * relucl__conv_scratch_floats(g) * sizeof(float));

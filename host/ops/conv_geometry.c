@@ -194,20 +194,31 @@ size_t relucl__conv_scratch_floats(const relucl__conv_geom *g) {
     return mul_sat(taps + g->k, plane);
 }
 
-/* A chunk's scratch stays near this size even when the limit allows more: on PoCL chunks of
- * 8 to 32 MiB ran a 64-image 56x56 layer twice as fast as one 256 MiB chunk (CLBlast copies
- * large operands into temporary buffers of its own), and for small images 32 MiB already
- * holds the whole GEMM a fast CLBlast kernel needs. */
-#define CHUNK_TARGET ((size_t)32 << 20)
+/* A chunk's scratch stays near this size even when the limit allows more. GPUs (CLBlast):
+ * on PoCL chunks of 8 to 32 MiB ran a 64-image 56x56 layer twice as fast as one 256 MiB
+ * chunk (CLBlast copies large operands into temporary buffers of its own), and for small
+ * images 32 MiB already holds the whole GEMM a fast CLBlast kernel needs. CPU devices
+ * (relucl's own GEMM): a chunk's columns written by im2col, or by the data gradient's GEMM,
+ * are still in the caches when the next kernel reads them: the CNN preset's step on PoCL
+ * (AVX-512, 2 cores), in turns with 32 MiB chunks, went from 32.7-36.4 ms to 27.9-31.9 with
+ * 4 MiB (col2im 2.8-4.2 -> 1.1-1.7 ms, the GEMMs 19.4-24.6 -> 16.5-19.1); 2 and 8 MiB came
+ * out alike, and are as plausible for other caches. */
+#define CHUNK_TARGET_GPU ((size_t)32 << 20)
+#define CHUNK_TARGET_CPU ((size_t)4 << 20)
 
-size_t relucl__conv_chunk_images(const relucl__conv_geom *g, size_t limit) {
+size_t relucl__conv_chunk_target(const relucl_context *ctx) {
+    return ctx->wide ? CHUNK_TARGET_CPU : CHUNK_TARGET_GPU;
+}
+
+size_t relucl__conv_chunk_images(const relucl__conv_geom *g, size_t limit,
+                                 size_t target_bytes) {
     size_t floats = relucl__conv_scratch_floats(g);
     if (floats == 0)
         return g->n;
     if (floats > limit / sizeof(float))
         return 0;
     size_t per_image = floats * sizeof(float), fit = limit / per_image,
-           target = CHUNK_TARGET / per_image;
+           target = target_bytes / per_image;
     if (target < 1)
         target = 1;
     fit = fit < target ? fit : target;
