@@ -32,10 +32,12 @@ typedef struct gemm_shape {
  * in training (its input is the data) but is listed for completeness.
  * The CNN preset's convolution GEMMs at batch 128 (host/ops/conv_gemm.c): conv1 (1 -> 32
  * channels, 28x28, 3x3) in one chunk of 128 images, N = 128 * 784; conv2 (32 -> 64, 14x14)
- * in chunks of 121 images under the 32 MiB chunk target, N = 121 * 196; the filter gradient
- * sums along the chunk's positions (NT), the data gradient reads the filters transposed.
- * On CPU devices (relucl's own GEMM) the CNN runs conv2's filter gradient transposed, per
- * panel of 9 images: dw^T = col (288, 9 * 196) x dy^T (9 * 196, 64), listed as well. */
+ * in chunks of 121 images under the GPUs' 32 MiB chunk target, N = 121 * 196; the filter
+ * gradient sums along the chunk's positions (NT), the data gradient reads the filters
+ * transposed. CPU devices (relucl's own GEMM) take chunks of 4 MiB and batch the forward and
+ * data GEMMs image by image, so there these shapes are the case where an operand streams
+ * from memory; they run conv2's filter gradient transposed, per panel of 9 images:
+ * dw^T = col (288, 9 * 196) x dy^T (9 * 196, 64), listed as well. */
 /* clang-format off */
 static const gemm_shape shapes[] = {
     {"square 128", 128, 128, 128, 0, 0},
