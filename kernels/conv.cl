@@ -304,19 +304,36 @@ kernel void conv_col2im_planes(global const float *col, ulong co, ulong row_step
 }
 
 /* For the filter gradient on CPU devices: the images' dy (images, K, P * Q) as one
- * (images * P * Q, K) matrix, dy_t[n P Q + i][k] = dy[n][k][i]. A work-item per output row
- * (one position of one image) gathers its K floats down dy's column; neighbouring work-items
- * take neighbouring columns, so each cache line of dy serves 16 of them. Range (P * Q, 1,
- * images). */
+ * (images * P * Q, K) matrix, dy_t[n P Q + i][k] = dy[n][k][i]. A work-item moves 4
+ * positions by 16 filters as four 4 x 4 tiles: float4 loads along dy's rows, a transpose in
+ * registers, float4 stores along dy_t's (a work-item per position, gathering its K floats a
+ * float at a time, took 3.5 times the instructions); tiles at the edges go a float at a
+ * time. Range (ceil(P Q / 4), ceil(K / 16), images). */
 kernel void conv_transpose_dy(global const float *dy, ulong dyo, global float *out, ulong oo,
                               int16 g) {
-    long i = get_global_id(0), n = get_global_id(2), plane = GP * GQ;
-    if (i >= plane)
+    long i0 = get_global_id(0) * 4, k0 = get_global_id(1) * 16, n = get_global_id(2);
+    long plane = GP * GQ;
+    if (i0 >= plane || k0 >= GK)
         return;
-    global const float *src = dy + dyo + n * GK * plane + i;
-    global float *dst = out + oo + (n * plane + i) * GK;
-    for (long k = 0; k < GK; k++)
-        dst[k] = src[k * plane];
+    global const float *src = dy + dyo + (n * GK + k0) * plane + i0;
+    global float *dst = out + oo + (n * plane + i0) * GK + k0;
+    if (i0 + 4 <= plane && k0 + 16 <= GK) {
+#pragma unroll
+        for (int q = 0; q < 16; q += 4) {
+            global const float *s = src + q * plane;
+            float4 a = vload4(0, s), b = vload4(0, s + plane), c = vload4(0, s + 2 * plane),
+                   e = vload4(0, s + 3 * plane);
+            vstore4((float4)(a.x, b.x, c.x, e.x), 0, dst + q);
+            vstore4((float4)(a.y, b.y, c.y, e.y), 0, dst + GK + q);
+            vstore4((float4)(a.z, b.z, c.z, e.z), 0, dst + 2 * GK + q);
+            vstore4((float4)(a.w, b.w, c.w, e.w), 0, dst + 3 * GK + q);
+        }
+        return;
+    }
+    long positions = min(4L, plane - i0), filters = min(16L, GK - k0);
+    for (long t = 0; t < positions; t++)
+        for (long k = 0; k < filters; k++)
+            dst[t * GK + k] = src[k * plane + t];
 }
 
 /* dw (K, C R S) = dw_t^T, plus dw's old value when accumulating: the filter gradient that

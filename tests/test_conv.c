@@ -368,13 +368,15 @@ static void test_conv_gemm_kernels_of_both_device_kinds_agree(void **state) {
 /* Filter gradients whose transpose has enough register blocks (C R S / 6 x K / 16 >= 64) run
  * on CPU devices as dw^T = col x dy^T per panel of images: several panels and a short last
  * one (a workspace limit of two images' scratch makes the panels 2, 2, 1), one panel, stride
- * 2 without padding; with and without accumulation, on both device kinds' kernels. */
+ * 2 without padding, positions and filters that end in part of a transpose tile (5 x 5 by
+ * 40); with and without accumulation, on both device kinds' kernels. */
 static void test_conv_filter_gradient_by_panels_matches_reference(void **state) {
     (void)state;
     static const geo_case cases[] = {
         {5, 32, 6, 7, 32, 3, 3, CONV(1, 1, 1, 1, 1, 1, 1)},
         {2, 32, 9, 11, 64, 3, 3, CONV(1, 1, 1, 1, 1, 1, 1)},
         {3, 16, 13, 17, 80, 3, 3, CONV(2, 2, 0, 0, 1, 1, 1)},
+        {2, 32, 5, 5, 40, 3, 3, CONV(1, 1, 1, 1, 1, 1, 1)}, /* 25 positions, 40 filters */
     };
     relucl_context *ctx = support_ctx();
     int wide = ctx->wide;

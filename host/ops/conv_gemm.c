@@ -260,7 +260,7 @@ static relucl_status filter_rows(relucl_context *ctx, const char *fn, const relu
     relucl_status status = RELUCL_OK;
     for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += panel) {
         size_t part = g->n - n0 < panel ? g->n - n0 : panel, cols = part * pl->plane;
-        const size_t global[3] = {pl->plane, 1, part};
+        const size_t global[3] = {(pl->plane + 3) / 4, (g->k + 15) / 16, part};
         relucl_tensor a = {ctx->workspace, 0, 2, {pl->taps, cols, 1, 1}},
                       b = {ctx->workspace, pl->taps * cols, 2, {cols, g->k, 1, 1}};
         status = im2col(ctx, fn, g, pl, x, n0, part, 1);
