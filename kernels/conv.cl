@@ -172,6 +172,30 @@ kernel void conv_im2col(global const float *x, ulong xo, global float *col, ulon
     col[co + ((c * GR + r) * GS + s) * (long)row_step + n * (long)image_step + p * GQ + q] = v;
 }
 
+/* dst[0, n) = src[0, n) and dst[0, n) = 0, in float16 pieces (the last one ending at n,
+ * over floats the one before wrote already) and single floats below 16. */
+static void copy_run(global float *dst, global const float *src, long n) {
+    if (n < 16) {
+        for (long i = 0; i < n; i++)
+            dst[i] = src[i];
+        return;
+    }
+    for (long i = 0; i < n; i += 16) {
+        long at = min(i, n - 16);
+        store16(vload16(0, src + at), 0, dst + at);
+    }
+}
+
+static void zero_run(global float *dst, long n) {
+    if (n < 16) {
+        for (long i = 0; i < n; i++)
+            dst[i] = 0.0f;
+        return;
+    }
+    for (long i = 0; i < n; i += 16)
+        store16((float16)(0.0f), 0, dst + min(i, n - 16));
+}
+
 /* conv_im2col for CPU devices, the same layout. Range (1, 1, images * C * R * S): a work-item
  * writes its tap's whole (P, Q) plane, row by row: zeros, a run of x's row (contiguous at
  * stride 1), zeros. A work-item per float cost PoCL about a nanosecond each (4 GB/s); one per
@@ -189,6 +213,29 @@ kernel void conv_im2col_planes(global const float *x, ulong xo, global float *co
     long lo = off < 0 ? (-off + SW - 1) / SW : 0, hi = off < GW ? (GW - off + SW - 1) / SW : 0;
     lo = min(lo, GQ);
     hi = max(lo, min(hi, GQ));
+    if (SH == 1 && SW == 1 && GW == GQ) {
+        /* Stride 1 and the output as wide as the input ("same" padding: both of the CNN
+         * preset's layers). Output (p, q) reads x's plane at p Q + q + shift, so the rows that
+         * read x are one shifted copy of it, in float16 pieces; the columns outside [lo, hi)
+         * are zeroed after it, and the padding rows. Row by row, with the pieces cut at each
+         * row's ends, took 3 to 4 times the instructions. */
+        long dr = r * DH - PH, shift = dr * GW + off;
+        long p_lo = clamp(-dr, 0L, GP), p_hi = clamp(GH - dr, p_lo, GP);
+        zero_run(dst, p_lo * GQ);
+        zero_run(dst + p_hi * GQ, (GP - p_hi) * GQ);
+        /* the part of those rows whose source lies inside the plane; the rest is columns
+         * outside [lo, hi), zeroed below */
+        long a = max(p_lo * GQ, -shift), b = min(p_hi * GQ, GH * GW - shift);
+        if (b > a)
+            copy_run(dst + a, plane + a + shift, b - a);
+        for (long p = p_lo; p < p_hi; p++) {
+            for (long q = 0; q < lo; q++)
+                dst[p * GQ + q] = 0.0f;
+            for (long q = hi; q < GQ; q++)
+                dst[p * GQ + q] = 0.0f;
+        }
+        return;
+    }
     for (long p = 0; p < GP; p++, dst += GQ) {
         long h = p * SH - PH + r * DH;
         if (h < 0 || h >= GH) { /* a padding row */

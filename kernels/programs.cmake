@@ -4,7 +4,7 @@
 set(RELUCL_PROGRAMS
   "ACTIVATION vector.cl activation_math.cl activation.cl"
   "DENSE      vector.cl activation_math.cl dense.cl"
-  "CONV       activation_math.cl conv.cl"
+  "CONV       vector.cl activation_math.cl conv.cl"
   "POOL       pool.cl"
   "LOSS       loss.cl"
   "OPTIM      vector.cl optim.cl"
