@@ -336,6 +336,49 @@ static void test_cnn_gradient_matches_finite_differences(void **state) {
     check_net_gradient("2x7x6-conv4k3p1-elu-avgpool2-conv3k2-prelu-gap-5-elu-3", 84);
 }
 
+/* After a ReLU or clipped ReLU (a ceiling of 0.5, which many outputs pass) convolution, max
+ * pooling's backward masks the pooled gradient and the convolution skips its activation's
+ * (net_train.c): the gradients are the same bits as the plain order's, with stride 2 and
+ * with overlapping windows (stride 1, padding 1). */
+static void test_masking_after_pooling_gives_the_same_gradients(void **state) {
+    (void)state;
+    enum { N = 6, DIMS = 2 * 7 * 6 };
+    const char *specs[] = {"2x7x6-conv5k3p1-relu-maxpool2-conv4k3p1-clipped:0.5-maxpool2-3",
+                           "2x7x6-conv5k3p1-relu-maxpool3s1p1-4"};
+    relucl_context *ctx = support_ctx();
+    float x[N * DIMS], labels[N];
+    clusters(x, labels, N, DIMS, 3, 17);
+    cl_mem bx = support_buffer_from(x, N * DIMS), bl = support_buffer_from(labels, N);
+    relucl_tensor X = support_view(bx, 0, 2, (size_t[2]){N, DIMS}), L = support_view1(bl, 0, N);
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        float *grads[2] = {NULL, NULL};
+        double loss[2], acc;
+        size_t count = 0;
+        for (int unfused = 0; unfused < 2; unfused++) {
+            relucl_net *net = NULL;
+            assert_int_equal(relucl_net_create(ctx, specs[i], N, 7, &net), RELUCL_OK);
+            net->unfused = unfused;
+            assert_int_equal(relucl_net_compute_gradients(net, &X, &L), RELUCL_OK);
+            count = relucl_net_parameter_count(net);
+            grads[unfused] = malloc(count * sizeof(float));
+            assert_int_equal(relucl_tensor_read(ctx, &net->all_grads, grads[unfused]), RELUCL_OK);
+            assert_int_equal(relucl_net_take_metrics(net, &loss[unfused], &acc), RELUCL_OK);
+            relucl_net_destroy(net);
+        }
+        assert_true(loss[0] == loss[1]);
+        assert_true(support_equal_bits(grads[0], grads[1], count, specs[i]));
+        int nonzero = 0;
+        for (size_t p = 0; p < count; p++)
+            nonzero += grads[0][p] != 0.0f;
+        printf("%s: %d of %zu gradients nonzero\n", specs[i], nonzero, count);
+        assert_true(nonzero > (int)count / 4); /* the masks did not zero everything */
+        free(grads[0]);
+        free(grads[1]);
+    }
+    support_buffer_release(bx);
+    support_buffer_release(bl);
+}
+
 /* A small CNN on clustered 6x6 images: the loss falls at least fivefold. */
 static void test_cnn_learns_clusters(void **state) {
     (void)state;
@@ -469,6 +512,7 @@ int main(void) {
         cmocka_unit_test(test_every_activation_learns_clusters),
         cmocka_unit_test(test_net_gradient_matches_finite_differences),
         cmocka_unit_test(test_cnn_gradient_matches_finite_differences),
+        cmocka_unit_test(test_masking_after_pooling_gives_the_same_gradients),
         cmocka_unit_test(test_cnn_learns_clusters),
         cmocka_unit_test(test_fashion_mnist_subset_loss_falls),
         cmocka_unit_test(test_layers_can_be_inspected),

@@ -41,6 +41,8 @@ struct relucl_net {
     unsigned long long steps;
     size_t batches_seen, rows_seen; /* since the last relucl_net_take_metrics */
     size_t last_rows;               /* rows of the last forward pass */
+    int unfused;                    /* tests only: no activation gradient after pooling
+                                       (net_train.c, mask_after_pooling) */
 };
 
 /* net_spec.c: fills layers, layer_count and the normalised spec from a spec or preset. */
