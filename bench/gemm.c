@@ -37,7 +37,9 @@ typedef struct gemm_shape {
  * transposed. CPU devices (relucl's own GEMM) take chunks of 4 MiB and batch the forward and
  * data GEMMs image by image, so there these shapes are the case where an operand streams
  * from memory; they run conv2's filter gradient transposed, per panel of 9 images:
- * dw^T = col (288, 9 * 196) x dy^T (9 * 196, 64), listed as well. */
+ * dw^T = col (288, 9 * 196) x dy^T (9 * 196, 64), listed as well, and the "4MiB" rows are
+ * the forward and data GEMMs of one of their chunks taken whole (32 images of conv1, 15 of
+ * conv2). */
 /* clang-format off */
 static const gemm_shape shapes[] = {
     {"square 128", 128, 128, 128, 0, 0},
@@ -61,6 +63,9 @@ static const gemm_shape shapes[] = {
     {"conv2 dx", 288, 23716, 64, 1, 0},
     {"conv2 dW", 64, 288, 23716, 0, 1},
     {"conv2 dW^T panel", 288, 64, 1764, 0, 0},
+    {"conv1 fwd 4MiB", 32, 25088, 9, 0, 0},
+    {"conv2 fwd 4MiB", 64, 2940, 288, 0, 0},
+    {"conv2 dx 4MiB", 288, 2940, 64, 1, 0},
 };
 /* clang-format on */
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
