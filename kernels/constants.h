@@ -65,5 +65,6 @@
 #define RELUCL_GEMM_ROWS_FIRST 0 /* int4 */
 #define RELUCL_GEMM_BIAS_PER 1
 #define RELUCL_GEMM_ACT 2
+#define RELUCL_GEMM_PREFETCH 3 /* gemm_rows (CPU forms): op(b) is past the caches */
 
 #endif /* RELUCL_KERNELS_CONSTANTS_H */

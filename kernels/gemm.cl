@@ -115,6 +115,9 @@ static void rows_block(global const float *a, global const float *b, ulong ldb, 
     float alpha = re[RELUCL_GEMM_ALPHA], beta = re[RELUCL_GEMM_BETA],
           act_a = re[RELUCL_GEMM_ACT_A];
     int bias_per = fl[RELUCL_GEMM_BIAS_PER], act = fl[RELUCL_GEMM_ACT];
+#if RELUCL_PREFETCH /* set for CPU devices' compilers, which have __builtin_prefetch */
+    int prefetch = fl[RELUCL_GEMM_PREFETCH];
+#endif
     /* bias_per: 0 none, 1 a bias per row of C, 2 per column */
     bias += sz[RELUCL_GEMM_BIAS_O];
     const global float *brow = bias_per == 1 ? bias + i0 : 0;
@@ -134,6 +137,12 @@ static void rows_block(global const float *a, global const float *b, ulong ldb, 
         for (size_t p = 0; p < k; p++) {
             const global float *bp = b + p * ldb;
             floatL b0 = vloadL(0, bp), b1 = vloadL(1, bp);
+#if RELUCL_PREFETCH
+            if (prefetch) { /* the next column block's row p, for the block after this one */
+                __builtin_prefetch(bp + GEMM_NR, 0, 3);
+                __builtin_prefetch(bp + GEMM_NR + 16, 0, 3);
+            }
+#endif
             const global float *ap = a + p * a_col;
 #pragma unroll
             for (int r = 0; r < GEMM_MR; r++) {

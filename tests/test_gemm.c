@@ -49,8 +49,9 @@ static void test_gemm_matches_reference_for_every_transpose(void **state) {
     /* m, n, k. On CPU devices relucl's own kernels run: 8 x 32 (or 6 x 16) blocks with 16,
      * 8, 4 and 1-wide column tails and short last rows (37 x 61 has them all), 9 to 11
      * columns in one pass (n = 9, 10, 11; 9 to 15 as one masked float16 on 16 lanes, whose
-     * last row of b takes another path: k = 1 and 2 with n = 15 and 14), 4 x 4 dot blocks with a k tail (12 x 20 x 37),
-     * whole blocks only (64 x 96 x 33), and a b^T through transposed panels of b (m >= 16):
+     * last row of b takes another path: k = 1 and 2 with n = 15 and 14), 4 x 4 dot blocks
+     * with a k tail (12 x 20 x 37), whole blocks only (64 x 96 x 33), and a b^T through
+     * transposed panels of b (m >= 16):
      * work-groups of 16 blocks and a short one down C (150 rows), last column blocks of 6 and
      * 1 columns (70, 33), and k tails of 1 to 3 after whole 4 x 4 tiles (29, 10, 7). */
     const size_t shapes[][3] = {{1, 1, 1},     {3, 5, 7},    {17, 13, 29}, {64, 10, 128},

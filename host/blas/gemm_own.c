@@ -21,6 +21,13 @@
 #define MIN_GROUPS 8
 /* op(b) larger than this streams from memory rather than the last-level cache. */
 #define STREAM_BYTES ((size_t)16 << 20)
+/* gemm_rows prefetches the next block's rows of op(b) where op(b) is larger than this (twice
+ * AVX-512 PoCL's second-level cache): op(b)'s rows are ldb apart, further than the hardware
+ * prefetchers look, so each block's first pass over k waited on memory row by row. On PoCL
+ * (AVX-512), in turns: conv2's 64 x 23716 x 288 116-119 -> 179-183 GFLOP/s, 2048^3 41-58 ->
+ * 140-152; below it the prefetches only took load slots (128^3 133-139 -> 118-121 when every
+ * GEMM prefetched). */
+#define PREFETCH_BYTES ((size_t)2 << 20)
 
 static size_t blocks(size_t n, size_t block) { return (n + block - 1) / block; }
 
@@ -51,6 +58,7 @@ static relucl__range block_range(size_t m, size_t n, size_t k_total, size_t bloc
     int rows_first = (n > m && k_total * n * sizeof(float) > STREAM_BYTES) ||
                      (col_blocks < 8 && row_blocks > col_blocks);
     g->flag.s[RELUCL_GEMM_ROWS_FIRST] = rows_first;
+    g->flag.s[RELUCL_GEMM_PREFETCH] = k_total * n * sizeof(float) > PREFETCH_BYTES;
     size_t dim0 = rows_first ? row_blocks : col_blocks, local = 1;
     size_t items = dim0 * (rows_first ? col_blocks : row_blocks) * batch;
     while (local < 8 && local * 2 <= dim0 && items / (local * 2) >= MIN_GROUPS)
@@ -84,8 +92,9 @@ int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_tra
  * rows: on PoCL (AVX2) the dense layers' dx went from 53 to 64-94 GFLOP/s for 128 x 784 x 256
  * and 42 to 65-93 for 128 x 256 x 128 through a transposed copy, and 128 x 128 x 10 from
  * 8-12 to 26-37 (AVX-512). A work-group is up to 16 blocks down a column of C, fewer where
- * that leaves under MIN_GROUPS groups, more where the panels would pass PANELS_BYTES. When the scratch cannot be had the caller falls back
- * to the dot kernel, so a failing GEMM still enqueues nothing. */
+ * that leaves under MIN_GROUPS groups, more where the panels would pass PANELS_BYTES. When
+ * the scratch cannot be had the caller falls back to the dot kernel, so a failing GEMM still
+ * enqueues nothing. */
 static relucl_status rows_bt(relucl_context *ctx, const char *fn, cl_mem a, cl_mem b, cl_mem c,
                              cl_mem bias, const gemm_args *g, size_t m, size_t n, size_t k) {
     size_t row_blocks = blocks(m, ROWS_MR(ctx)), col_blocks = blocks(n, ROWS_NR(ctx));

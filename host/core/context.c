@@ -137,15 +137,27 @@ static relucl_context *context_alloc(void) { return calloc(1, sizeof(relucl_cont
 
 /* 1 for the kernel forms written for CPUs: a CPU device, or RELUCL_KERNELS=cpu (=gpu for the
  * others), which lets a simulator such as Oclgrind check the CPU forms too. */
+static cl_device_type device_type(const relucl_context *ctx) {
+    cl_device_type type = 0;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    return type;
+}
+
 static int cpu_kernels(const relucl_context *ctx) {
     const char *choice = getenv("RELUCL_KERNELS");
     if (choice && !strcmp(choice, "cpu"))
         return 1;
     if (choice && !strcmp(choice, "gpu"))
         return 0;
-    cl_device_type type = 0;
-    clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    return (type & CL_DEVICE_TYPE_CPU) != 0;
+    return (device_type(ctx) & CL_DEVICE_TYPE_CPU) != 0;
+}
+
+/* A CPU and nothing else: its compiler has __builtin_prefetch (the GEMM's CPU form uses it,
+ * RELUCL_PREFETCH), which Oclgrind, a simulator that calls itself every kind at once, lacks. */
+static int only_cpu(const relucl_context *ctx) {
+    cl_device_type type = device_type(ctx);
+    cl_device_type others = CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR;
+    return (type & CL_DEVICE_TYPE_CPU) && !(type & others);
 }
 
 /* 16 where the device's native float vector has 16 lanes (AVX-512), else 8 (AVX2): the GEMM's
@@ -174,8 +186,8 @@ static void describe_device(relucl_context *ctx) {
     ctx->wide = cpu_kernels(ctx);
     ctx->gemm_lanes = gemm_lanes(ctx);
     snprintf(ctx->build_options, sizeof ctx->build_options,
-             "%s -DRELUCL_GEMM_LANES=%u -DRELUCL_CPU_KERNELS=%d", RELUCL__BUILD_OPTIONS,
-             ctx->gemm_lanes, ctx->wide);
+             "%s -DRELUCL_GEMM_LANES=%u -DRELUCL_CPU_KERNELS=%d -DRELUCL_PREFETCH=%d",
+             RELUCL__BUILD_OPTIONS, ctx->gemm_lanes, ctx->wide, ctx->wide && only_cpu(ctx));
 }
 
 static void copy_message(char *message, size_t size, const char *text) {

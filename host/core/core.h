@@ -44,7 +44,7 @@ struct relucl_context {
     /* Lanes of the own GEMM's vectors, 8 or 16: the device's native float width (AVX2 or
      * AVX-512 under PoCL), or RELUCL_GEMM_LANES. Register blocks are sized to fit. */
     unsigned gemm_lanes;
-    char build_options[96]; /* RELUCL__BUILD_OPTIONS, the GEMM lanes and ctx->wide */
+    char build_options[96]; /* RELUCL__BUILD_OPTIONS, the GEMM lanes, ctx->wide, prefetch */
     cl_ulong max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer */
     relucl__cache_stats cache;
     cl_mem workspace; /* convolution scratch, grown on demand, reused (ops/conv_gemm.c) */
