@@ -16,6 +16,8 @@
  * gradient shape, 32 x 9 x 100352: 41-53 GFLOP/s there, 25 transposed). */
 #define TRANSPOSED_MAX ((size_t)4 << 20)
 #define TRANSPOSED_K 1024
+/* rows_bt's panels (one per work-group) stay under this much scratch where the device's
+ * work-group size allows. */
 #define PANELS_BYTES ((size_t)32 << 20)
 /* Work-groups a GEMM is cut into at least, where it has the blocks (see block_range). */
 #define MIN_GROUPS 8
