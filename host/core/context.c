@@ -135,14 +135,14 @@ static relucl_status choose_device(const char *spec, candidate *chosen, char *wh
 
 static relucl_context *context_alloc(void) { return calloc(1, sizeof(relucl_context)); }
 
-/* 1 for the kernel forms written for CPUs: a CPU device, or RELUCL_KERNELS=cpu (=gpu for the
- * others), which lets a simulator such as Oclgrind check the CPU forms too. */
 static cl_device_type device_type(const relucl_context *ctx) {
     cl_device_type type = 0;
     clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     return type;
 }
 
+/* 1 for the kernel forms written for CPUs: a CPU device, or RELUCL_KERNELS=cpu (=gpu for the
+ * others), which lets a simulator such as Oclgrind check the CPU forms too. */
 static int cpu_kernels(const relucl_context *ctx) {
     const char *choice = getenv("RELUCL_KERNELS");
     if (choice && !strcmp(choice, "cpu"))
