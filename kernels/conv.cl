@@ -368,12 +368,8 @@ kernel void conv_transpose_dy(global const float *dy, ulong dyo, global float *o
 #pragma unroll
         for (int q = 0; q < 16; q += 4) {
             global const float *s = src + q * plane;
-            float4 a = vload4(0, s), b = vload4(0, s + plane), c = vload4(0, s + 2 * plane),
-                   e = vload4(0, s + 3 * plane);
-            vstore4((float4)(a.x, b.x, c.x, e.x), 0, dst + q);
-            vstore4((float4)(a.y, b.y, c.y, e.y), 0, dst + GK + q);
-            vstore4((float4)(a.z, b.z, c.z, e.z), 0, dst + 2 * GK + q);
-            vstore4((float4)(a.w, b.w, c.w, e.w), 0, dst + 3 * GK + q);
+            store4_transposed(vload4(0, s), vload4(0, s + plane), vload4(0, s + 2 * plane),
+                              vload4(0, s + 3 * plane), dst + q, GK);
         }
         return;
     }

@@ -308,17 +308,11 @@ kernel void gemm_rows_bt(global const float *a, global const float *b, global fl
     const global float *bj = b + sz[RELUCL_GEMM_BO] + j0 * ldb;
     for (size_t t = lid; t < k4 / 4 * (nr / 4); t += group_size) {
         size_t p = t / (nr / 4) * 4, q = t % (nr / 4) * 4;
-        const int4 keep = (int4)(0, 1, 2, 3) + (int)q < (int4)((int)cols);
-        /* rows past n read the last row again; keep zeroes their columns */
-        float4 r0 = vload4(0, bj + min(q, cols - 1) * ldb + p),
-               r1 = vload4(0, bj + min(q + 1, cols - 1) * ldb + p),
-               r2 = vload4(0, bj + min(q + 2, cols - 1) * ldb + p),
-               r3 = vload4(0, bj + min(q + 3, cols - 1) * ldb + p);
-        global float *d = panel + p * nr + q;
-        vstore4(select((float4)(0.0f), (float4)(r0.x, r1.x, r2.x, r3.x), keep), 0, d);
-        vstore4(select((float4)(0.0f), (float4)(r0.y, r1.y, r2.y, r3.y), keep), 0, d + nr);
-        vstore4(select((float4)(0.0f), (float4)(r0.z, r1.z, r2.z, r3.z), keep), 0, d + 2 * nr);
-        vstore4(select((float4)(0.0f), (float4)(r0.w, r1.w, r2.w, r3.w), keep), 0, d + 3 * nr);
+        float4 r[4]; /* b's rows q .. q + 3 at p, zero past n */
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+            r[j] = q + j < cols ? vload4(0, bj + (q + j) * ldb + p) : (float4)(0.0f);
+        store4_transposed(r[0], r[1], r[2], r[3], panel + p * nr + q, nr);
     }
     for (size_t t = lid; t < (k - k4) * nr; t += group_size) {
         size_t p = k4 + t / nr, q = t % nr;

@@ -1,5 +1,6 @@
 /* store4, store8, store16 (value, offset, p): vstore4, vstore8, vstore16 (p[W * offset] on,
- * p need only be float-aligned), so that kernels can write store##W.
+ * p need only be float-aligned), so that kernels can write store##W; and store4_transposed,
+ * below.
  *
  * PoCL writes a vstore16 in three pieces (4 + 4 + 8 floats, two of them through a shuffle),
  * which in ELU's forward pass took a tenth of the time. In the CPU forms (RELUCL_CPU_KERNELS,
@@ -13,3 +14,14 @@ typedef float16 float16_float_aligned __attribute__((aligned(4)));
 #else
 #define store16(v, offset, p) vstore16(v, offset, p)
 #endif
+
+/* Rows a, b, c, e of a 4 x 4 tile written transposed: d[0..3] = (a.x, b.x, c.x, e.x), the
+ * next row ld floats on = (a.y, b.y, c.y, e.y), and so on (a transpose in registers, four
+ * float4 stores: the CPU forms' tiled transposes). */
+inline void store4_transposed(float4 a, float4 b, float4 c, float4 e, global float *d,
+                              size_t ld) {
+    vstore4((float4)(a.x, b.x, c.x, e.x), 0, d);
+    vstore4((float4)(a.y, b.y, c.y, e.y), 0, d + ld);
+    vstore4((float4)(a.z, b.z, c.z, e.z), 0, d + 2 * ld);
+    vstore4((float4)(a.w, b.w, c.w, e.w), 0, d + 3 * ld);
+}

@@ -109,8 +109,8 @@ relucl_status relucl__check_param(relucl_context *ctx, const char *fn, const cha
 
 /* ---- program.c, program_cache.c -------------------------------------------------------- */
 /* The OpenCL build options every program starts from (ctx->build_options adds the device's
- * GEMM lanes and RELUCL_CPU_KERNELS, ctx->wide; all are part of the cache key). No fast-math:
- * it would license dropping NaN and Inf, which the activations must keep. */
+ * GEMM lanes, RELUCL_CPU_KERNELS (ctx->wide) and RELUCL_PREFETCH; all are part of the cache
+ * key). No fast-math: it would license dropping NaN and Inf, which the activations must keep. */
 #define RELUCL__BUILD_OPTIONS "-cl-std=CL1.2"
 /* The program for id, built (or loaded from the on-disk cache) on first use. */
 relucl_status relucl__program_get(relucl_context *ctx, const char *fn, relucl__program_id id,
