@@ -34,6 +34,7 @@
 #define floatL CAT(float, RELUCL_GEMM_LANES)
 #define vloadL CAT(vload, RELUCL_GEMM_LANES)
 #define store_vecL CAT(store_vec, RELUCL_GEMM_LANES)
+#define storeL CAT(store, RELUCL_GEMM_LANES)
 
 /* The epilogue every store of gemm_rows ends with: c's value plus a bias, one per row of C
  * (brow[r], brow not NULL) or one per column (bcol[j], bcol not NULL), then an activation
@@ -289,13 +290,54 @@ kernel void gemm_rows(global const float *a, global const float *b, global float
                sz[RELUCL_GEMM_LDB], c, bias, sz, re, fl, i0, j0, batch);
 }
 
-/* gemm_rows for op(b) = b^T, b (n, k) with rows LDB apart (one matrix, no batch). A work-group
- * is a column of blocks of C, dimension 0 down the block rows, dimension 1 across: its
- * work-items first write the GEMM_NR rows of b their blocks use, transposed, into the group's
- * panel of scratch (k x GEMM_NR, columns past n zero), then each runs gemm_rows' block on it.
- * A transpose kernel ahead of gemm_rows did the same copy in a launch of its own, through
- * twice the memory. The copy goes in 4 x 4 tiles: four float4 loads along k, a transpose in
- * registers, four float4 stores; a k % 4 tail a float at a time. */
+/* gemm_rows for one matrix through panels: a work-group is a column of blocks of C,
+ * dimension 0 down the block rows, dimension 1 across. Its work-items first copy the k x
+ * GEMM_NR panel of op(b) their blocks use into the group's piece of scratch, contiguous
+ * (columns past n zero), then each runs gemm_rows' block on it.
+ * gemm_rows_packed: op(b) = b. b's rows are ldb apart, and where ldb is a multiple of a
+ * large power of two (256, 1024 columns) a column block's rows fall in a few cache sets and
+ * one page each, so a block re-read the panel from memory; packed, it streams from cache.
+ * gemm_rows_bt: op(b) = b^T, b (n, k) with rows LDB apart, the panel written transposed.
+ * A transpose kernel ahead of gemm_rows did that copy in a launch of its own, through twice
+ * the memory. The copy goes in 4 x 4 tiles: four float4 loads along k, a transpose in
+ * registers, four float4 stores; a k % 4 tail a float at a time.
+ * The panel holds op(b)'s values, so the sums and their order, and the bits, are gemm_rows'. */
+static void panel_block(global const float *a, global const float *panel, global float *c,
+                        global const float *bias, const ulong *sz, const float *re,
+                        const int *fl, size_t j0) {
+    barrier(CLK_GLOBAL_MEM_FENCE); /* the group's copy is whole */
+    size_t i0 = get_global_id(0) * GEMM_MR;
+    if (i0 < sz[RELUCL_GEMM_M])
+        rows_block(a, panel, GEMM_NR, c, bias, sz, re, fl, i0, j0, 0);
+}
+
+/* The group's piece of scratch, k x GEMM_NR floats. */
+static global float *group_panel(global float *scratch, size_t k) {
+    return scratch + (get_group_id(1) * get_num_groups(0) + get_group_id(0)) * k * GEMM_NR;
+}
+
+kernel void gemm_rows_packed(global const float *a, global const float *b, global float *c,
+                             global const float *bias, global float *scratch, ulong16 sizes,
+                             float4 reals, int4 flags) {
+    UNPACK_ARGS;
+    const size_t nr = GEMM_NR, lid = get_local_id(0), group_size = get_local_size(0);
+    size_t k = sz[RELUCL_GEMM_K], ldb = sz[RELUCL_GEMM_LDB], j0 = get_global_id(1) * nr;
+    size_t cols = min(nr, (size_t)sz[RELUCL_GEMM_N] - j0);
+    global float *panel = group_panel(scratch, k);
+    const global float *bj = b + sz[RELUCL_GEMM_BO] + j0;
+    if (cols == nr)
+        for (size_t p = lid; p < k; p += group_size) {
+            storeL(vloadL(0, bj + p * ldb), 0, panel + p * nr);
+            storeL(vloadL(1, bj + p * ldb), 1, panel + p * nr);
+        }
+    else /* the last column block */
+        for (size_t t = lid; t < k * nr; t += group_size) {
+            size_t p = t / nr, q = t % nr;
+            panel[t] = q < cols ? bj[p * ldb + q] : 0.0f;
+        }
+    panel_block(a, panel, c, bias, sz, re, fl, j0);
+}
+
 kernel void gemm_rows_bt(global const float *a, global const float *b, global float *c,
                          global const float *bias, global float *scratch, ulong16 sizes,
                          float4 reals, int4 flags) {
@@ -303,8 +345,7 @@ kernel void gemm_rows_bt(global const float *a, global const float *b, global fl
     const size_t nr = GEMM_NR, lid = get_local_id(0), group_size = get_local_size(0);
     size_t k = sz[RELUCL_GEMM_K], ldb = sz[RELUCL_GEMM_LDB], j0 = get_global_id(1) * nr;
     size_t cols = min(nr, (size_t)sz[RELUCL_GEMM_N] - j0), k4 = k / 4 * 4;
-    global float *panel =
-        scratch + (get_group_id(1) * get_num_groups(0) + get_group_id(0)) * k * nr;
+    global float *panel = group_panel(scratch, k);
     const global float *bj = b + sz[RELUCL_GEMM_BO] + j0 * ldb;
     for (size_t t = lid; t < k4 / 4 * (nr / 4); t += group_size) {
         size_t p = t / (nr / 4) * 4, q = t % (nr / 4) * 4;
@@ -318,10 +359,7 @@ kernel void gemm_rows_bt(global const float *a, global const float *b, global fl
         size_t p = k4 + t / nr, q = t % nr;
         panel[p * nr + q] = q < cols ? bj[q * ldb + p] : 0.0f;
     }
-    barrier(CLK_GLOBAL_MEM_FENCE);
-    size_t i0 = get_global_id(0) * GEMM_MR;
-    if (i0 < sz[RELUCL_GEMM_M])
-        rows_block(a, panel, nr, c, bias, sz, re, fl, i0, j0, 0);
+    panel_block(a, panel, c, bias, sz, re, fl, j0);
 }
 
 /* The sum of a vector's lanes, pairwise. */

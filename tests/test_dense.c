@@ -406,6 +406,62 @@ static void test_dense_backward_kernels_of_both_device_kinds_agree(void **state)
                 }
 }
 
+/* A layer wide enough (401 inputs, 173 outputs: a 271 KiB w) that CPU devices' GEMM copies
+ * w into packed panels first (or, transposed, into b^T panels), with the bias and activation
+ * in the GEMM's epilogue since z is not kept: y against float64 for both weight layouts. */
+static void test_dense_forward_of_a_wide_layer(void **state) {
+    (void)state;
+    enum { B = 19, I = 401, O = 173 };
+    const relucl_activation acts[] = {{RELUCL_RELU, 0.0f},
+                                      {RELUCL_LEAKY_RELU, 0.1f},
+                                      {RELUCL_ELU, 1.0f},
+                                      {RELUCL_CLIPPED_RELU, 0.5f},
+                                      {RELUCL_IDENTITY, 0.0f}};
+    relucl_context *ctx = support_ctx();
+    float *x = malloc(B * I * sizeof *x), *w = malloc(I * O * sizeof *w), b[O];
+    float *wt = malloc(I * O * sizeof *wt), *y = malloc((B * O + 2) * sizeof *y);
+    double *want = malloc(B * O * sizeof *want), *scale = malloc(B * O * sizeof *scale);
+    support_fill_uniform(x, B * I, 71, -1, 1);
+    support_fill_uniform(w, I * O, 72, -1, 1);
+    support_fill_uniform(b, O, 73, -1, 1);
+    for (size_t p = 0; p < I; p++)
+        for (size_t j = 0; j < O; j++)
+            wt[j * I + p] = w[p * O + j];
+    cl_mem bx = support_buffer_from(x, B * I), bw = support_buffer_from(w, I * O),
+           bwt = support_buffer_from(wt, I * O), bb = support_buffer_from(b, O);
+    size_t dx[2] = {B, I}, dw[2] = {I, O}, dwt[2] = {O, I}, dy[2] = {B, O}, db[1] = {O};
+    relucl_tensor tx = support_view(bx, 0, 2, dx), tw = support_view(bw, 0, 2, dw),
+                  twt = support_view(bwt, 0, 2, dwt), tb = support_view(bb, 0, 1, db);
+    for (size_t a = 0; a < sizeof acts / sizeof *acts; a++)
+        for (int layout = 0; layout < 2; layout++) {
+            for (size_t i = 0; i < B; i++)
+                for (size_t j = 0; j < O; j++) {
+                    double z = b[j], mag = fabs((double)b[j]);
+                    for (size_t p = 0; p < I; p++) {
+                        z += (double)x[i * I + p] * w[p * O + j];
+                        mag += fabs((double)x[i * I + p] * w[p * O + j]);
+                    }
+                    want[i * O + j] = support_act_forward(acts[a], z, 0.0);
+                    scale[i * O + j] = mag;
+                }
+            cl_mem by = support_buffer_poisoned(B * O + 2);
+            relucl_tensor ty = support_view(by, 1, 2, dy);
+            relucl_dense layer = {acts[a], layout ? &twt : &tw, &tb, NULL,
+                                  layout ? RELUCL_WEIGHTS_OUT_IN : RELUCL_WEIGHTS_IN_OUT};
+            assert_int_equal(relucl_dense_forward(ctx, &layer, &tx, NULL, &ty), RELUCL_OK);
+            support_read_checked(by, 1, B * O, B * O + 2, y, "y");
+            char label[80];
+            snprintf(label, sizeof label, "wide layer, activation %d, layout %d",
+                     (int)acts[a].kind, layout);
+            assert_true(support_close(y, want, B * O, 1e-5 * sqrt((double)I), 1e-30, scale, label));
+            support_buffer_release(by);
+        }
+    cl_mem all[] = {bx, bw, bwt, bb};
+    for (int i = 0; i < 4; i++)
+        support_buffer_release(all[i]);
+    free(x), free(w), free(wt), free(y), free(want), free(scale);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_matches_reference_from_z),
@@ -413,6 +469,7 @@ int main(void) {
         cmocka_unit_test(test_dense_matches_reference_from_y),
         cmocka_unit_test(test_dense_accumulates_gradients),
         cmocka_unit_test(test_dense_backward_kernels_of_both_device_kinds_agree),
+        cmocka_unit_test(test_dense_forward_of_a_wide_layer),
         cmocka_unit_test(test_dense_rejects_bad_arguments),
     };
     return cmocka_run_group_tests(tests, support_setup, support_teardown);

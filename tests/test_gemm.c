@@ -52,12 +52,15 @@ static void test_gemm_matches_reference_for_every_transpose(void **state) {
      * last row of b takes another path: k = 1 and 2 with n = 15 and 14), 4 x 4 dot blocks
      * with a k tail (12 x 20 x 37), whole blocks only (64 x 96 x 33), and a b^T through
      * transposed panels of b (m >= 16):
-     * work-groups of 16 blocks and a short one down C (150 rows), last column blocks of 6 and
-     * 1 columns (70, 33), and k tails of 1 to 3 after whole 4 x 4 tiles (29, 10, 7). */
+     * work-groups of several blocks and a short one down C (150 rows), last column blocks of 6 and
+     * 1 columns (70, 33), and k tails of 1 to 3 after whole 4 x 4 tiles (29, 10, 7); a b
+     * past 256 KiB (401 x 173), copied into packed panels first (op(a) = a and a^T, a short
+     * last block row and column block). */
     const size_t shapes[][3] = {{1, 1, 1},     {3, 5, 7},    {17, 13, 29}, {64, 10, 128},
                                 {2, 97, 1},    {37, 61, 45}, {12, 20, 37}, {64, 96, 33},
                                 {40, 64, 300}, {9, 131, 17}, {29, 9, 23},  {7, 11, 130},
-                                {19, 15, 1},   {21, 14, 2},  {150, 70, 10}, {130, 33, 7}};
+                                {19, 15, 1},   {21, 14, 2},  {150, 70, 10}, {130, 33, 7},
+                                {37, 173, 401}};
     for (int t = 0; t < 4; t++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
             check_case((relucl_transpose)(t & 1), (relucl_transpose)(t >> 1), shapes[s][0],

@@ -12,13 +12,21 @@
 #define ROWS_NR(ctx) (2 * (size_t)(ctx)->gemm_lanes)
 #define DOTS 4
 /* a b^T with b up to this many floats, and rows up to TRANSPOSED_K long, goes through
- * transposed panels of b (rows_bt); longer dot products keep the dot kernel (conv1's filter
+ * transposed panels of b (rows_panels); longer dot products keep the dot kernel (conv1's filter
  * gradient shape, 32 x 9 x 100352: 41-53 GFLOP/s there, 25 transposed). */
 #define TRANSPOSED_MAX ((size_t)4 << 20)
 #define TRANSPOSED_K 1024
-/* rows_bt's panels (one per work-group) stay under this much scratch where the device's
- * work-group size allows. */
+/* The panel kernels' scratch (one panel per work-group) stays under this much, and a
+ * work-group is up to PANEL_GROUP blocks of C. */
 #define PANELS_BYTES ((size_t)32 << 20)
+#define PANEL_GROUP 64
+/* gemm_rows packs op(b) = b into panels where b is larger than this (half of AVX2 PoCL's
+ * second-level cache). On PoCL (AVX2), against plain gemm_rows in turns, GFLOP/s: 1024^3
+ * 81-102 -> 153-165, 512^3 101-117 -> 127-166, the MLP's 128 x 256 x 784 119-129 -> 145-157,
+ * conv2's 4 MiB chunks 64 x 2940 x 288 108-127 -> 128-151 and 288 x 2940 x 64 (a^T b)
+ * 78-89 -> 103-121; below it packing cost a little (784 x 256 x 128, a^T b, 128-141 ->
+ * 104-122). */
+#define PACKED_BYTES ((size_t)256 << 10)
 /* Work-groups a GEMM is cut into at least, where it has the blocks (see block_range). */
 #define MIN_GROUPS 8
 /* op(b) larger than this streams from memory rather than the last-level cache. */
@@ -87,36 +95,39 @@ int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_tra
     return ctx->gemm_own > 0 && !(ta == RELUCL_TRANS && tb == RELUCL_TRANS);
 }
 
-/* a b^T through gemm_rows_bt, which copies each column block's rows of b, transposed, into a
- * panel of the context's GEMM scratch (one per work-group) and runs gemm_rows' blocks on it.
- * For at least 16 rows of a (the copy moves each float of b once per work-group, the GEMM
- * reads it m times) that beats the dot kernel, whose per-output sums cost most with short
- * rows: on PoCL (AVX2) the dense layers' dx went from 53 to 64-94 GFLOP/s for 128 x 784 x 256
- * and 42 to 65-93 for 128 x 256 x 128 through a transposed copy, and 128 x 128 x 10 from
- * 8-12 to 26-37 (AVX-512). A work-group is up to 16 blocks down a column of C, fewer where
- * that leaves under MIN_GROUPS groups, more where the panels would pass PANELS_BYTES. When
- * the scratch cannot be had the caller falls back to the dot kernel, so a failing GEMM still
- * enqueues nothing. */
-static relucl_status rows_bt(relucl_context *ctx, const char *fn, cl_mem a, cl_mem b, cl_mem c,
-                             cl_mem bias, const gemm_args *g, size_t m, size_t n, size_t k) {
+/* gemm_rows through panels of op(b) in the context's GEMM scratch, one per work-group
+ * (kernels/gemm.cl): `kernel` is gemm_rows_bt (b^T) or gemm_rows_packed (b). A work-group is
+ * up to PANEL_GROUP blocks down a column of C, fewer where that leaves under MIN_GROUPS
+ * groups: each copies its panel once and its blocks read it many times, and more blocks to
+ * a group mean fewer copies (on PoCL, AVX2: 1024^3 packed in groups of 16 blocks 120-129
+ * GFLOP/s, of 64 138-160; 128 x 784 x 256 b^T 106-116 in groups of 16, 114-144 in one of 22).
+ * Where the panels would pass PANELS_BYTES the groups grow up to the device's limit, and
+ * past that the caller is told RELUCL_ERROR_UNSUPPORTED and runs another kernel instead,
+ * as it does when the scratch cannot be had, so a failing GEMM still enqueues nothing. */
+static relucl_status rows_panels(relucl_context *ctx, const char *fn, const char *kernel,
+                                 cl_mem a, cl_mem b, cl_mem c, cl_mem bias, const gemm_args *g,
+                                 size_t m, size_t n, size_t k) {
     size_t row_blocks = blocks(m, ROWS_MR(ctx)), col_blocks = blocks(n, ROWS_NR(ctx));
-    size_t local = row_blocks < 16 ? row_blocks : 16, panel = k * ROWS_NR(ctx) * sizeof(float);
+    size_t local = row_blocks < PANEL_GROUP ? row_blocks : PANEL_GROUP;
+    size_t panel = k * ROWS_NR(ctx) * sizeof(float);
     while (local > 1 && col_blocks * blocks(row_blocks, local) < MIN_GROUPS)
         local = blocks(local, 2);
     while (col_blocks * blocks(row_blocks, local) * panel > PANELS_BYTES &&
-           local * 2 <= ctx->max_work_group)
+           local < row_blocks && local * 2 <= ctx->max_work_group)
         local *= 2;
     size_t groups = col_blocks * blocks(row_blocks, local);
+    if (groups * panel > PANELS_BYTES)
+        return relucl__fail(ctx, RELUCL_ERROR_UNSUPPORTED, fn, "GEMM panels past their bound");
     cl_kernel unused;
-    RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows_bt", &unused));
+    RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_GEMM, kernel, &unused));
     RELUCL__TRY(relucl__scratch_reserve(ctx, fn, "clCreateBuffer (GEMM scratch)",
                                         &ctx->gemm_scratch, &ctx->gemm_scratch_size,
                                         groups * panel));
     relucl__range range = {2, {row_blocks, col_blocks, 1}, {local, 1, 1}};
-    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows_bt", range,
-                          RELUCL__MEM(a), RELUCL__MEM(b), RELUCL__MEM(c), RELUCL__MEM(bias),
-                          RELUCL__MEM(ctx->gemm_scratch),
-                          RELUCL__ARG(g->size), RELUCL__ARG(g->real), RELUCL__ARG(g->flag));
+    return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, kernel, range, RELUCL__MEM(a),
+                          RELUCL__MEM(b), RELUCL__MEM(c), RELUCL__MEM(bias),
+                          RELUCL__MEM(ctx->gemm_scratch), RELUCL__ARG(g->size),
+                          RELUCL__ARG(g->real), RELUCL__ARG(g->flag));
 }
 
 relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_transpose ta,
@@ -150,10 +161,19 @@ relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_trans
     g.flag.s[RELUCL_GEMM_ACT] = (cl_int)(ep ? ep->act.kind : RELUCL_IDENTITY);
     g.real.s[RELUCL_GEMM_ACT_A] = ep ? ep->act.alpha : 0.0f;
     cl_mem bias = biased ? ep->bias->buffer : c->buffer;
-    if (dots && batch == 1 && m >= 16 && k > 0 && k <= TRANSPOSED_K && n * k <= TRANSPOSED_MAX) {
-        if (rows_bt(ctx, fn, a->buffer, b->buffer, c->buffer, bias, &g, m, n, k) == RELUCL_OK)
+    /* b^T for at least 16 rows of a (the copy moves each float of b once per work-group,
+     * the GEMM reads it m times) beats the dot kernel, whose per-output sums cost most with
+     * short rows: on PoCL (AVX2) the dense layers' dx went from 53 to 64-94 GFLOP/s for
+     * 128 x 784 x 256 and 42 to 65-93 for 128 x 256 x 128, and 128 x 128 x 10 from 8-12 to
+     * 26-37 (AVX-512). b itself is packed where it is past PACKED_BYTES. */
+    int panels = batch == 1 && m >= 16 && k > 0 &&
+                 (dots ? k <= TRANSPOSED_K && n * k <= TRANSPOSED_MAX
+                       : k * n * sizeof(float) > PACKED_BYTES);
+    if (panels) {
+        if (rows_panels(ctx, fn, dots ? "gemm_rows_bt" : "gemm_rows_packed", a->buffer,
+                        b->buffer, c->buffer, bias, &g, m, n, k) == RELUCL_OK)
             return RELUCL_OK;
-        ctx->error[0] = '\0'; /* the dot kernel below answers instead */
+        ctx->error[0] = '\0'; /* the kernel below answers instead */
     }
     relucl__range range = block_range(m, n, k, dots ? DOTS : ROWS_MR(ctx),
                                       dots ? DOTS : ROWS_NR(ctx), batch, &g);
