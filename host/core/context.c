@@ -334,6 +334,8 @@ void relucl_context_destroy(relucl_context *ctx) {
         clReleaseMemObject(ctx->workspace);
     if (ctx->gemm_scratch)
         clReleaseMemObject(ctx->gemm_scratch);
+    if (ctx->filter_scratch)
+        clReleaseMemObject(ctx->filter_scratch);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->cl)

@@ -51,8 +51,12 @@ struct relucl_context {
     size_t workspace_size, workspace_limit;
     int tuning_applied; /* blas/tuning.c: GEMM parameters given to CLBlast */
     int gemm_own;       /* blas/gemm_own.c: 1 own kernels, -1 CLBlast, 0 not decided yet */
-    cl_mem gemm_scratch; /* blas/gemm_own.c: a transposed operand, grown on demand */
+    cl_mem gemm_scratch; /* blas/gemm_own.c: panels of an operand, grown on demand */
     size_t gemm_scratch_size;
+    /* ops/conv_gemm.c: a filter gradient's dw^T, summed over GEMMs that may use gemm_scratch
+     * themselves, so it has a buffer of its own. */
+    cl_mem filter_scratch;
+    size_t filter_scratch_size;
     unsigned tuning_builtin, tuning_user, tuning_rejected; /* sets applied / refused; tests */
     relucl__profile *profile; /* profile.c: per-kernel times being gathered, or NULL */
     char tuning_note[512]; /* why a user tuning file was ignored, or "" */

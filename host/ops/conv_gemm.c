@@ -250,13 +250,13 @@ static relucl_status filter_rows(relucl_context *ctx, const char *fn, const relu
     cl_kernel unused;
     RELUCL__TRY(get_kernels(ctx, fn, "conv_transpose_dy", "conv_dw_from_transposed"));
     RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows", &unused));
-    RELUCL__TRY(relucl__scratch_reserve(ctx, fn, "clCreateBuffer (GEMM scratch)",
-                                        &ctx->gemm_scratch, &ctx->gemm_scratch_size,
+    RELUCL__TRY(relucl__scratch_reserve(ctx, fn, "clCreateBuffer (filter gradient scratch)",
+                                        &ctx->filter_scratch, &ctx->filter_scratch_size,
                                         pl->taps * g->k * sizeof(float)));
     size_t panel = panel_images(pl);
     panel = panel > pl->chunk ? pl->chunk : panel; /* the workspace holds a chunk */
     cl_int16 geo = relucl__conv_pack(g);
-    relucl_tensor dw_t = {ctx->gemm_scratch, 0, 2, {pl->taps, g->k, 1, 1}};
+    relucl_tensor dw_t = {ctx->filter_scratch, 0, 2, {pl->taps, g->k, 1, 1}};
     relucl_status status = RELUCL_OK;
     for (size_t n0 = 0; n0 < g->n && status == RELUCL_OK; n0 += panel) {
         size_t part = g->n - n0 < panel ? g->n - n0 : panel, cols = part * pl->plane;
@@ -278,7 +278,7 @@ static relucl_status filter_rows(relucl_context *ctx, const char *fn, const relu
     const size_t global[2] = {pl->taps, g->k};
     if (status == RELUCL_OK)
         status = RELUCL__CONV_LAUNCH(ctx, fn, "conv_dw_from_transposed", 2, global,
-                                     RELUCL__MEM(ctx->gemm_scratch), RELUCL__TENSOR(dw),
+                                     RELUCL__MEM(ctx->filter_scratch), RELUCL__TENSOR(dw),
                                      RELUCL__ULONG(pl->taps), RELUCL__INT(accumulate),
                                      RELUCL__ARG(geo));
     return status;
