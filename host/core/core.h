@@ -51,11 +51,11 @@ struct relucl_context {
     size_t workspace_size, workspace_limit;
     int tuning_applied; /* blas/tuning.c: GEMM parameters given to CLBlast */
     int gemm_own;       /* blas/gemm_own.c: 1 own kernels, -1 CLBlast, 0 not decided yet */
-    cl_mem gemm_scratch; /* blas/gemm_own.c: panels of an operand, grown on demand */
+    /* blas/gemm_own.c's alone: a GEMM's panels of op(b), grown on demand, so never a GEMM's
+     * operand or result (any GEMM may overwrite or regrow it). */
+    cl_mem gemm_scratch;
     size_t gemm_scratch_size;
-    /* ops/conv_gemm.c: a filter gradient's dw^T, summed over GEMMs that may use gemm_scratch
-     * themselves, so it has a buffer of its own. */
-    cl_mem filter_scratch;
+    cl_mem filter_scratch; /* ops/conv_gemm.c: a filter gradient's dw^T, summed over GEMMs */
     size_t filter_scratch_size;
     unsigned tuning_builtin, tuning_user, tuning_rejected; /* sets applied / refused; tests */
     relucl__profile *profile; /* profile.c: per-kernel times being gathered, or NULL */
