@@ -33,6 +33,7 @@
 #define CAT(x, y) CAT_(x, y)
 #define floatL CAT(float, RELUCL_GEMM_LANES)
 #define vloadL CAT(vload, RELUCL_GEMM_LANES)
+#define vstoreL CAT(vstore, RELUCL_GEMM_LANES)
 #define store_vecL CAT(store_vec, RELUCL_GEMM_LANES)
 #define storeL CAT(store, RELUCL_GEMM_LANES)
 
@@ -290,10 +291,10 @@ kernel void gemm_rows(global const float *a, global const float *b, global float
                sz[RELUCL_GEMM_LDB], c, bias, sz, re, fl, i0, j0, batch);
 }
 
-/* gemm_rows for one matrix through panels: a work-group is a column of blocks of C,
+/* gemm_rows for one matrix through a panel: a work-group is a column of blocks of C,
  * dimension 0 down the block rows, dimension 1 across. Its work-items first copy the k x
- * GEMM_NR panel of op(b) their blocks use into the group's piece of scratch, contiguous
- * (columns past n zero), then each runs gemm_rows' block on it.
+ * GEMM_NR panel of op(b) their blocks use into the group's local memory, contiguous (columns
+ * past n zero), then each computes its block from it (panel_rows).
  * gemm_rows_packed: op(b) = b. b's rows are ldb apart, and where ldb is a multiple of a
  * large power of two (256, 1024 columns) a column block's rows fall in a few cache sets and
  * one page each, so a block re-read the panel from memory; packed, it streams from cache.
@@ -301,34 +302,90 @@ kernel void gemm_rows(global const float *a, global const float *b, global float
  * A transpose kernel ahead of gemm_rows did that copy in a launch of its own, through twice
  * the memory. The copy goes in 4 x 4 tiles: four float4 loads along k, a transpose in
  * registers, four float4 stores; a k % 4 tail a float at a time.
- * The panel holds op(b)'s values, so the sums and their order, and the bits, are gemm_rows'. */
-static void panel_block(global const float *a, global const float *panel, global float *c,
-                        global const float *bias, const ulong *sz, const float *re,
-                        const int *fl, size_t j0) {
-    barrier(CLK_GLOBAL_MEM_FENCE); /* the group's copy is whole */
-    size_t i0 = get_global_id(0) * GEMM_MR;
-    if (i0 < sz[RELUCL_GEMM_M])
-        rows_block(a, panel, GEMM_NR, c, bias, sz, re, fl, i0, j0, 0);
+ * On a CPU, local memory is one buffer per thread that every group the thread runs reuses,
+ * so the panels stay in its caches: in global scratch, one panel per group, they were as
+ * large as b and doubled its traffic through memory once b passed the last-level cache. */
+
+/* The block of C at row i0 and column j0 from the panel. Every block reads whole vectors
+ * (the panel is zero past n); only the stores stop at C's right edge. Each lane sums its
+ * column's products in order of p, as gemm_rows' narrower edge forms do, so the sums and
+ * the bits are gemm_rows'. */
+static void panel_rows(global const float *a, local const float *panel, global float *c,
+                       global const float *bias, const ulong *sz, const float *re,
+                       const int *fl, size_t i0, size_t j0) {
+    ulong a_row = sz[RELUCL_GEMM_A_ROW], a_col = sz[RELUCL_GEMM_A_COL],
+          ldc = sz[RELUCL_GEMM_LDC], m = sz[RELUCL_GEMM_M], n = sz[RELUCL_GEMM_N],
+          k = sz[RELUCL_GEMM_K];
+    float alpha = re[RELUCL_GEMM_ALPHA], beta = re[RELUCL_GEMM_BETA],
+          act_a = re[RELUCL_GEMM_ACT_A];
+    int bias_per = fl[RELUCL_GEMM_BIAS_PER], act = fl[RELUCL_GEMM_ACT];
+    bias += sz[RELUCL_GEMM_BIAS_O];
+    const global float *brow = bias_per == 1 ? bias + i0 : 0;
+    const global float *bcol = bias_per == 2 ? bias + j0 : 0;
+    a += sz[RELUCL_GEMM_AO] + i0 * a_row;
+    c += sz[RELUCL_GEMM_CO] + i0 * ldc + j0;
+    size_t rows = min((size_t)GEMM_MR, m - i0), cols = min((size_t)GEMM_NR, n - j0);
+    size_t ar[GEMM_MR]; /* row offsets in a; past C's bottom edge, the last row's again */
+#pragma unroll
+    for (int r = 0; r < GEMM_MR; r++)
+        ar[r] = min((size_t)r, rows - 1) * a_row;
+    floatL lo[GEMM_MR], hi[GEMM_MR];
+#pragma unroll
+    for (int r = 0; r < GEMM_MR; r++)
+        lo[r] = hi[r] = (floatL)(0.0f);
+    for (size_t p = 0; p < k; p++) {
+        local const float *bp = panel + p * GEMM_NR;
+        floatL b0 = vloadL(0, bp), b1 = vloadL(1, bp);
+        const global float *ap = a + p * a_col;
+#pragma unroll
+        for (int r = 0; r < GEMM_MR; r++) {
+            floatL av = (floatL)(ap[ar[r]]);
+            lo[r] = fma(av, b0, lo[r]);
+            hi[r] = fma(av, b1, hi[r]);
+        }
+    }
+    const int lanes = RELUCL_GEMM_LANES;
+    if (cols == GEMM_NR) {
+#pragma unroll
+        for (int r = 0; r < GEMM_MR; r++)
+            if ((size_t)r < rows) {
+                store_vecL(c + r * ldc, lo[r], alpha, beta, r, EPI);
+                store_vecL(c + r * ldc + lanes, hi[r], alpha, beta, r, brow,
+                           bcol ? bcol + lanes : 0, act, act_a);
+            }
+        return;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        float v[GEMM_NR];
+        vstoreL(lo[r], 0, v);
+        vstoreL(hi[r], 1, v);
+        for (size_t q = 0; q < cols; q++)
+            store_one(c + r * ldc + q, v[q], alpha, beta, (int)r, (int)q, EPI);
+    }
 }
 
-/* The group's piece of scratch, k x GEMM_NR floats. */
-static global float *group_panel(global float *scratch, size_t k) {
-    return scratch + (get_group_id(1) * get_num_groups(0) + get_group_id(0)) * k * GEMM_NR;
+/* After the group's copy: each work-item's block. */
+static void panel_block(global const float *a, local const float *panel, global float *c,
+                        global const float *bias, const ulong *sz, const float *re,
+                        const int *fl, size_t j0) {
+    barrier(CLK_LOCAL_MEM_FENCE); /* the group's copy is whole */
+    size_t i0 = get_global_id(0) * GEMM_MR;
+    if (i0 < sz[RELUCL_GEMM_M])
+        panel_rows(a, panel, c, bias, sz, re, fl, i0, j0);
 }
 
 kernel void gemm_rows_packed(global const float *a, global const float *b, global float *c,
-                             global const float *bias, global float *scratch, ulong16 sizes,
+                             global const float *bias, local float *panel, ulong16 sizes,
                              float4 reals, int4 flags) {
     UNPACK_ARGS;
     const size_t nr = GEMM_NR, lid = get_local_id(0), group_size = get_local_size(0);
     size_t k = sz[RELUCL_GEMM_K], ldb = sz[RELUCL_GEMM_LDB], j0 = get_global_id(1) * nr;
     size_t cols = min(nr, (size_t)sz[RELUCL_GEMM_N] - j0);
-    global float *panel = group_panel(scratch, k);
     const global float *bj = b + sz[RELUCL_GEMM_BO] + j0;
     if (cols == nr)
         for (size_t p = lid; p < k; p += group_size) {
-            storeL(vloadL(0, bj + p * ldb), 0, panel + p * nr);
-            storeL(vloadL(1, bj + p * ldb), 1, panel + p * nr);
+            vstoreL(vloadL(0, bj + p * ldb), 0, panel + p * nr);
+            vstoreL(vloadL(1, bj + p * ldb), 1, panel + p * nr);
         }
     else /* the last column block */
         for (size_t t = lid; t < k * nr; t += group_size) {
@@ -339,13 +396,12 @@ kernel void gemm_rows_packed(global const float *a, global const float *b, globa
 }
 
 kernel void gemm_rows_bt(global const float *a, global const float *b, global float *c,
-                         global const float *bias, global float *scratch, ulong16 sizes,
+                         global const float *bias, local float *panel, ulong16 sizes,
                          float4 reals, int4 flags) {
     UNPACK_ARGS;
     const size_t nr = GEMM_NR, lid = get_local_id(0), group_size = get_local_size(0);
     size_t k = sz[RELUCL_GEMM_K], ldb = sz[RELUCL_GEMM_LDB], j0 = get_global_id(1) * nr;
     size_t cols = min(nr, (size_t)sz[RELUCL_GEMM_N] - j0), k4 = k / 4 * 4;
-    global float *panel = group_panel(scratch, k);
     const global float *bj = b + sz[RELUCL_GEMM_BO] + j0 * ldb;
     for (size_t t = lid; t < k4 / 4 * (nr / 4); t += group_size) {
         size_t p = t / (nr / 4) * 4, q = t % (nr / 4) * 4;

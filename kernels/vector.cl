@@ -17,11 +17,12 @@ typedef float16 float16_float_aligned __attribute__((aligned(4)));
 
 /* Rows a, b, c, e of a 4 x 4 tile written transposed: d[0..3] = (a.x, b.x, c.x, e.x), the
  * next row ld floats on = (a.y, b.y, c.y, e.y), and so on (a transpose in registers, four
- * float4 stores: the CPU forms' tiled transposes). */
-inline void store4_transposed(float4 a, float4 b, float4 c, float4 e, global float *d,
-                              size_t ld) {
-    vstore4((float4)(a.x, b.x, c.x, e.x), 0, d);
-    vstore4((float4)(a.y, b.y, c.y, e.y), 0, d + ld);
-    vstore4((float4)(a.z, b.z, c.z, e.z), 0, d + 2 * ld);
-    vstore4((float4)(a.w, b.w, c.w, e.w), 0, d + 3 * ld);
-}
+ * float4 stores: the CPU forms' tiled transposes). A macro, so d may be global or local. */
+#define store4_transposed(a, b, c, e, d, ld)                                                      \
+    do {                                                                                          \
+        float4 a_ = (a), b_ = (b), c_ = (c), e_ = (e);                                            \
+        vstore4((float4)(a_.x, b_.x, c_.x, e_.x), 0, (d));                                        \
+        vstore4((float4)(a_.y, b_.y, c_.y, e_.y), 0, (d) + (ld));                                 \
+        vstore4((float4)(a_.z, b_.z, c_.z, e_.z), 0, (d) + 2 * (ld));                             \
+        vstore4((float4)(a_.w, b_.w, c_.w, e_.w), 0, (d) + 3 * (ld));                             \
+    } while (0)

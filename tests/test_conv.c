@@ -370,7 +370,7 @@ static void test_conv_gemm_kernels_of_both_device_kinds_agree(void **state) {
  * one (a workspace limit of two images' scratch makes the panels 2, 2, 1), one panel, stride
  * 2 without padding, positions and filters that end in part of a transpose tile (5 x 5 by
  * 40), and a dy^T (65 x 1024, 1x1 filters) large enough that the GEMM packs it into
- * panels in its own scratch while dw^T sums in another buffer (cheap enough for Oclgrind);
+ * panels while dw^T sums in a buffer of its own (cheap enough for Oclgrind);
  * with and without accumulation, on both device kinds' kernels. */
 static void test_conv_filter_gradient_by_panels_matches_reference(void **state) {
     (void)state;

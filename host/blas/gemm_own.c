@@ -16,9 +16,7 @@
  * gradient shape, 32 x 9 x 100352: 41-53 GFLOP/s there, 25 transposed). */
 #define TRANSPOSED_MAX ((size_t)4 << 20)
 #define TRANSPOSED_K 1024
-/* The panel kernels' scratch (one panel per work-group) stays under this much, and a
- * work-group is up to PANEL_GROUP blocks of C. */
-#define PANELS_BYTES ((size_t)32 << 20)
+/* A panel kernel's work-group is up to PANEL_GROUP blocks of C. */
 #define PANEL_GROUP 64
 /* gemm_rows packs op(b) = b into panels where b is larger than this (half of AVX2 PoCL's
  * second-level cache). On PoCL (AVX2), against plain gemm_rows in turns, GFLOP/s: 1024^3
@@ -95,15 +93,15 @@ int relucl__gemm_own_wanted(relucl_context *ctx, relucl_transpose ta, relucl_tra
     return ctx->gemm_own > 0 && !(ta == RELUCL_TRANS && tb == RELUCL_TRANS);
 }
 
-/* gemm_rows through panels of op(b) in the context's GEMM scratch, one per work-group
- * (kernels/gemm.cl): `kernel` is gemm_rows_bt (b^T) or gemm_rows_packed (b). A work-group is
- * up to PANEL_GROUP blocks down a column of C, fewer where that leaves under MIN_GROUPS
- * groups: each copies its panel once and its blocks read it many times, and more blocks to
- * a group mean fewer copies (on PoCL, AVX2: 1024^3 packed in groups of 16 blocks 120-129
- * GFLOP/s, of 64 138-160; 128 x 784 x 256 b^T 106-116 in groups of 16, 114-144 in one of 22).
- * Where the panels would pass PANELS_BYTES the groups grow up to the device's limit, and
- * past that the caller is told RELUCL_ERROR_UNSUPPORTED and runs another kernel instead,
- * as it does when the scratch cannot be had, so a failing GEMM still enqueues nothing. */
+/* gemm_rows through panels of op(b) in local memory, one per work-group (kernels/gemm.cl):
+ * `kernel` is gemm_rows_bt (b^T) or gemm_rows_packed (b). A work-group is up to PANEL_GROUP
+ * blocks down a column of C, fewer where that leaves under MIN_GROUPS groups: each copies its
+ * panel once and its blocks read it many times, and more blocks to a group mean fewer copies
+ * (on PoCL, AVX2: 1024^3 packed in groups of 16 blocks 120-129 GFLOP/s, of 64 138-160; 128 x
+ * 784 x 256 b^T 106-116 in groups of 16, 114-144 in one of 22). A panel larger than the
+ * device's local memory (k past 8192 on AVX2 PoCL, 4096 on AVX-512) is
+ * RELUCL_ERROR_UNSUPPORTED, and the caller runs another kernel instead, so that GEMM still
+ * enqueues nothing before it is sure. */
 static relucl_status rows_panels(relucl_context *ctx, const char *fn, const char *kernel,
                                  cl_mem a, cl_mem b, cl_mem c, cl_mem bias, const gemm_args *g,
                                  size_t m, size_t n, size_t k) {
@@ -112,22 +110,13 @@ static relucl_status rows_panels(relucl_context *ctx, const char *fn, const char
     size_t panel = k * ROWS_NR(ctx) * sizeof(float);
     while (local > 1 && col_blocks * blocks(row_blocks, local) < MIN_GROUPS)
         local = blocks(local, 2);
-    while (col_blocks * blocks(row_blocks, local) * panel > PANELS_BYTES &&
-           local < row_blocks && local * 2 <= ctx->max_work_group)
-        local *= 2;
-    size_t groups = col_blocks * blocks(row_blocks, local);
-    if (groups * panel > PANELS_BYTES)
-        return relucl__fail(ctx, RELUCL_ERROR_UNSUPPORTED, fn, "GEMM panels past their bound");
-    cl_kernel unused;
-    RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_GEMM, kernel, &unused));
-    RELUCL__TRY(relucl__scratch_reserve(ctx, fn, "clCreateBuffer (GEMM scratch)",
-                                        &ctx->gemm_scratch, &ctx->gemm_scratch_size,
-                                        groups * panel));
+    if (panel > ctx->local_mem)
+        return relucl__fail(ctx, RELUCL_ERROR_UNSUPPORTED, fn, "GEMM panel past local memory");
     relucl__range range = {2, {row_blocks, col_blocks, 1}, {local, 1, 1}};
+    relucl__arg in_local = {panel, NULL}; /* clSetKernelArg: local memory of this size */
     return RELUCL__LAUNCH(ctx, fn, RELUCL_PROGRAM_GEMM, kernel, range, RELUCL__MEM(a),
-                          RELUCL__MEM(b), RELUCL__MEM(c), RELUCL__MEM(bias),
-                          RELUCL__MEM(ctx->gemm_scratch), RELUCL__ARG(g->size),
-                          RELUCL__ARG(g->real), RELUCL__ARG(g->flag));
+                          RELUCL__MEM(b), RELUCL__MEM(c), RELUCL__MEM(bias), in_local,
+                          RELUCL__ARG(g->size), RELUCL__ARG(g->real), RELUCL__ARG(g->flag));
 }
 
 relucl_status relucl__gemm_own(relucl_context *ctx, const char *fn, relucl_transpose ta,

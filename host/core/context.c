@@ -183,6 +183,8 @@ static void describe_device(relucl_context *ctx) {
                     &ctx->max_work_group, NULL);
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc,
                     &ctx->max_alloc, NULL);
+    clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof ctx->local_mem,
+                    &ctx->local_mem, NULL);
     ctx->wide = cpu_kernels(ctx);
     ctx->gemm_lanes = gemm_lanes(ctx);
     snprintf(ctx->build_options, sizeof ctx->build_options,
@@ -332,8 +334,6 @@ void relucl_context_destroy(relucl_context *ctx) {
     relucl__program_release_all(ctx);
     if (ctx->workspace)
         clReleaseMemObject(ctx->workspace);
-    if (ctx->gemm_scratch)
-        clReleaseMemObject(ctx->gemm_scratch);
     if (ctx->filter_scratch)
         clReleaseMemObject(ctx->filter_scratch);
     if (ctx->queue)

@@ -46,15 +46,12 @@ struct relucl_context {
     unsigned gemm_lanes;
     char build_options[96]; /* RELUCL__BUILD_OPTIONS, the GEMM lanes, ctx->wide, prefetch */
     cl_ulong max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer */
+    cl_ulong local_mem; /* CL_DEVICE_LOCAL_MEM_SIZE: the own GEMM's panels fit in it */
     relucl__cache_stats cache;
     cl_mem workspace; /* convolution scratch, grown on demand, reused (ops/conv_gemm.c) */
     size_t workspace_size, workspace_limit;
     int tuning_applied; /* blas/tuning.c: GEMM parameters given to CLBlast */
     int gemm_own;       /* blas/gemm_own.c: 1 own kernels, -1 CLBlast, 0 not decided yet */
-    /* blas/gemm_own.c's alone: a GEMM's panels of op(b), grown on demand, so never a GEMM's
-     * operand or result (any GEMM may overwrite or regrow it). */
-    cl_mem gemm_scratch;
-    size_t gemm_scratch_size;
     cl_mem filter_scratch; /* ops/conv_gemm.c: a filter gradient's dw^T, summed over GEMMs */
     size_t filter_scratch_size;
     unsigned tuning_builtin, tuning_user, tuning_rejected; /* sets applied / refused; tests */
