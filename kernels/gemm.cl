@@ -35,7 +35,6 @@
 #define vloadL CAT(vload, RELUCL_GEMM_LANES)
 #define vstoreL CAT(vstore, RELUCL_GEMM_LANES)
 #define store_vecL CAT(store_vec, RELUCL_GEMM_LANES)
-#define storeL CAT(store, RELUCL_GEMM_LANES)
 
 /* The epilogue every store of gemm_rows ends with: c's value plus a bias, one per row of C
  * (brow[r], brow not NULL) or one per column (bcol[j], bcol not NULL), then an activation
