@@ -75,9 +75,8 @@ static void store_one(global float *c, float acc, float alpha, float beta, int r
 }
 
 /* A rows x W block of C at column offset 0 of b and c (rows <= GEMM_MR), W-wide vectors:
- * the column tails of gemm_rows, 16, 8 and 4 wide. ar[r] is row r's offset in a, the last
- * real row's for the rows past C's edge, which are computed and not stored: the loop has no
- * test per row (with one, a GEMM of 10 columns ran 2.5 times slower than one of 16). */
+ * the column tails of gemm_rows, 16, 8 and 4 wide. ar[r] is row r's offset in a (BLOCK_SETUP,
+ * below). */
 #define ROWS_CHUNK(W)                                                                             \
     static void rows_chunk##W(const global float *a, const size_t *ar, ulong a_col,               \
                               const global float *b, ulong ldb, global float *c, ulong ldc,      \
@@ -105,31 +104,50 @@ ROWS_CHUNK(4)
     vstore4(reals, 0, re);                                                                        \
     vstore4(flags, 0, fl)
 
+/* What every block of C starts from (the function's a, c, bias, sz, re and fl), declared as
+ * locals: the packed arguments it uses, by name; a and c moved to row i0 (c also to column j0) of matrix `batch`; the bias of its first
+ * row (brow) or column (bcol), if any; its rows and columns inside C; and ar[r], row r's offset
+ * in a, past C's bottom edge the last row's again: the rows past the edge are computed and not
+ * stored, so the loop over k has no test per row (with one, a GEMM of 10 columns ran 2.5
+ * times slower than one of 16). */
+#define BLOCK_SETUP(i0, j0, batch)                                                                \
+    ulong a_row = sz[RELUCL_GEMM_A_ROW], a_col = sz[RELUCL_GEMM_A_COL],                          \
+          ldc = sz[RELUCL_GEMM_LDC], m = sz[RELUCL_GEMM_M], n = sz[RELUCL_GEMM_N],               \
+          k = sz[RELUCL_GEMM_K];                                                                  \
+    float alpha = re[RELUCL_GEMM_ALPHA], beta = re[RELUCL_GEMM_BETA],                             \
+          act_a = re[RELUCL_GEMM_ACT_A];                                                          \
+    int bias_per = fl[RELUCL_GEMM_BIAS_PER], act = fl[RELUCL_GEMM_ACT];                           \
+    /* bias_per: 0 none, 1 a bias per row of C, 2 per column */                                   \
+    const global float *brow = bias_per == 1 ? bias + sz[RELUCL_GEMM_BIAS_O] + (i0) : 0;          \
+    const global float *bcol = bias_per == 2 ? bias + sz[RELUCL_GEMM_BIAS_O] + (j0) : 0;          \
+    a += sz[RELUCL_GEMM_AO] + (batch) * sz[RELUCL_GEMM_A_BATCH] + (i0) * a_row;                   \
+    c += sz[RELUCL_GEMM_CO] + (batch) * m * n + (i0) * ldc + (j0);                                \
+    size_t rows = min((size_t)GEMM_MR, m - (i0)), cols = min((size_t)GEMM_NR, n - (j0));          \
+    size_t ar[GEMM_MR];                                                                           \
+    _Pragma("unroll") for (int r = 0; r < GEMM_MR; r++) ar[r] = min((size_t)r, rows - 1) * a_row
+
+/* A block of full width: row r's two vectors lo[r] and hi[r], its first `rows` rows stored. */
+static void store_rows(global float *c, ulong ldc, const floatL *lo, const floatL *hi,
+                       size_t rows, float alpha, float beta, EPI_ARGS) {
+    const int lanes = RELUCL_GEMM_LANES;
+#pragma unroll
+    for (int r = 0; r < GEMM_MR; r++)
+        if ((size_t)r < rows) {
+            store_vecL(c + r * ldc, lo[r], alpha, beta, r, EPI);
+            store_vecL(c + r * ldc + lanes, hi[r], alpha, beta, r, brow,
+                       bcol ? bcol + lanes : 0, act, act_a);
+        }
+}
+
 /* The block of C at row i0 and column j0 (both inside C) of matrix `batch`, with its
  * epilogue: b points at element (0, j0) of op(b), whose rows are ldb apart. */
 static void rows_block(global const float *a, global const float *b, ulong ldb, global float *c,
                        global const float *bias, const ulong *sz, const float *re, const int *fl,
                        size_t i0, size_t j0, size_t batch) {
-    ulong a_row = sz[RELUCL_GEMM_A_ROW], a_col = sz[RELUCL_GEMM_A_COL],
-          ldc = sz[RELUCL_GEMM_LDC], m = sz[RELUCL_GEMM_M], n = sz[RELUCL_GEMM_N],
-          k = sz[RELUCL_GEMM_K];
-    float alpha = re[RELUCL_GEMM_ALPHA], beta = re[RELUCL_GEMM_BETA],
-          act_a = re[RELUCL_GEMM_ACT_A];
-    int bias_per = fl[RELUCL_GEMM_BIAS_PER], act = fl[RELUCL_GEMM_ACT];
+    BLOCK_SETUP(i0, j0, batch);
 #if RELUCL_PREFETCH /* set for CPU devices' compilers, which have __builtin_prefetch */
     int prefetch = fl[RELUCL_GEMM_PREFETCH];
 #endif
-    /* bias_per: 0 none, 1 a bias per row of C, 2 per column */
-    bias += sz[RELUCL_GEMM_BIAS_O];
-    const global float *brow = bias_per == 1 ? bias + i0 : 0;
-    const global float *bcol = bias_per == 2 ? bias + j0 : 0;
-    a += sz[RELUCL_GEMM_AO] + batch * sz[RELUCL_GEMM_A_BATCH] + i0 * a_row;
-    c += sz[RELUCL_GEMM_CO] + batch * m * n + i0 * ldc + j0;
-    size_t rows = min((size_t)GEMM_MR, m - i0), cols = min((size_t)GEMM_NR, n - j0);
-    size_t ar[GEMM_MR]; /* row offsets in a; past C's bottom edge, the last row's again */
-#pragma unroll
-    for (int r = 0; r < GEMM_MR; r++)
-        ar[r] = min((size_t)r, rows - 1) * a_row;
     if (cols == GEMM_NR) {
         floatL lo[GEMM_MR], hi[GEMM_MR];
 #pragma unroll
@@ -152,14 +170,7 @@ static void rows_block(global const float *a, global const float *b, ulong ldb, 
                 hi[r] = fma(av, b1, hi[r]);
             }
         }
-        const int lanes = RELUCL_GEMM_LANES;
-#pragma unroll
-        for (int r = 0; r < GEMM_MR; r++)
-            if ((size_t)r < rows) {
-                store_vecL(c + r * ldc, lo[r], alpha, beta, r, EPI);
-                store_vecL(c + r * ldc + lanes, hi[r], alpha, beta, r, brow,
-                           bcol ? bcol + lanes : 0, act, act_a);
-            }
+        store_rows(c, ldc, lo, hi, rows, alpha, beta, EPI);
         return;
     }
 #if RELUCL_GEMM_LANES == 16
@@ -312,22 +323,7 @@ kernel void gemm_rows(global const float *a, global const float *b, global float
 static void panel_rows(global const float *a, local const float *panel, global float *c,
                        global const float *bias, const ulong *sz, const float *re,
                        const int *fl, size_t i0, size_t j0) {
-    ulong a_row = sz[RELUCL_GEMM_A_ROW], a_col = sz[RELUCL_GEMM_A_COL],
-          ldc = sz[RELUCL_GEMM_LDC], m = sz[RELUCL_GEMM_M], n = sz[RELUCL_GEMM_N],
-          k = sz[RELUCL_GEMM_K];
-    float alpha = re[RELUCL_GEMM_ALPHA], beta = re[RELUCL_GEMM_BETA],
-          act_a = re[RELUCL_GEMM_ACT_A];
-    int bias_per = fl[RELUCL_GEMM_BIAS_PER], act = fl[RELUCL_GEMM_ACT];
-    bias += sz[RELUCL_GEMM_BIAS_O];
-    const global float *brow = bias_per == 1 ? bias + i0 : 0;
-    const global float *bcol = bias_per == 2 ? bias + j0 : 0;
-    a += sz[RELUCL_GEMM_AO] + i0 * a_row;
-    c += sz[RELUCL_GEMM_CO] + i0 * ldc + j0;
-    size_t rows = min((size_t)GEMM_MR, m - i0), cols = min((size_t)GEMM_NR, n - j0);
-    size_t ar[GEMM_MR]; /* row offsets in a; past C's bottom edge, the last row's again */
-#pragma unroll
-    for (int r = 0; r < GEMM_MR; r++)
-        ar[r] = min((size_t)r, rows - 1) * a_row;
+    BLOCK_SETUP(i0, j0, 0);
     floatL lo[GEMM_MR], hi[GEMM_MR];
 #pragma unroll
     for (int r = 0; r < GEMM_MR; r++)
@@ -343,15 +339,8 @@ static void panel_rows(global const float *a, local const float *panel, global f
             hi[r] = fma(av, b1, hi[r]);
         }
     }
-    const int lanes = RELUCL_GEMM_LANES;
     if (cols == GEMM_NR) {
-#pragma unroll
-        for (int r = 0; r < GEMM_MR; r++)
-            if ((size_t)r < rows) {
-                store_vecL(c + r * ldc, lo[r], alpha, beta, r, EPI);
-                store_vecL(c + r * ldc + lanes, hi[r], alpha, beta, r, brow,
-                           bcol ? bcol + lanes : 0, act, act_a);
-            }
+        store_rows(c, ldc, lo, hi, rows, alpha, beta, EPI);
         return;
     }
     for (size_t r = 0; r < rows; r++) {
