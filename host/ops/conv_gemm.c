@@ -249,6 +249,7 @@ static relucl_status filter_rows(relucl_context *ctx, const char *fn, const relu
                                  int accumulate) {
     cl_kernel unused;
     RELUCL__TRY(get_kernels(ctx, fn, "conv_transpose_dy", "conv_dw_from_transposed"));
+    /* builds the GEMM program, so whichever of its kernels relucl__gemm_own picks exists */
     RELUCL__TRY(relucl__kernel_get(ctx, fn, RELUCL_PROGRAM_GEMM, "gemm_rows", &unused));
     RELUCL__TRY(relucl__scratch_reserve(ctx, fn, "clCreateBuffer (filter gradient scratch)",
                                         &ctx->filter_scratch, &ctx->filter_scratch_size,
