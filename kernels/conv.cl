@@ -196,21 +196,25 @@ static void zero_run(global float *dst, long n) {
         store16((float16)(0.0f), 0, dst + min(i, n - 16));
 }
 
-/* conv_im2col for CPU devices, the same layout. Range (1, 1, images * C * R * S): a work-item
- * writes its tap's whole (P, Q) plane, row by row: zeros, a run of x's row (contiguous at
+/* conv_im2col for CPU devices, the same layout. im2col_plane writes a tap's whole (P, Q) plane, row by row: zeros, a run of x's row (contiguous at
  * stride 1), zeros. A work-item per float cost PoCL about a nanosecond each (4 GB/s); one per
- * row, decoding its tap with 64-bit divisions, still twice this. */
-kernel void conv_im2col_planes(global const float *x, ulong xo, global float *col, ulong co,
-                        ulong row_step, ulong image_step, int16 g) {
-    long row = get_global_id(2);
-    long s = row % GS, t = row / GS;
-    long r = t % GR, nc = t / GR; /* nc = n * C + c */
-    long n = nc / GC, c = nc % GC;
-    global float *dst = col + co + ((c * GR + r) * GS + s) * (long)row_step + n * (long)image_step;
-    global const float *plane = x + xo + nc * GH * GW;
+ * row, decoding its tap with 64-bit divisions, still twice this. A work-item takes the S taps
+ * of one filter row r of one channel (range (1, 1, images * C * R)); one per tap spent much of
+ * its time decoding the tap and the run's bounds (divisions) for its P Q floats: the CNN's
+ * conv2 im2col took 170-190 us a chunk of 14 images where it had taken 205-215 (medians of 8
+ * runs on PoCL, AVX2), conv1's 37 against 40-49. */
+static void im2col_plane(global const float *plane, global float *dst, long r, long s,
+                         int16 g) {
     long off = s * DW - PW; /* input column of q: q * SW + off */
     /* q in [lo, hi) reads inside x's row: 0 <= q * SW + off < W */
-    long lo = off < 0 ? (-off + SW - 1) / SW : 0, hi = off < GW ? (GW - off + SW - 1) / SW : 0;
+    long lo = 0, hi = 0;
+    if (SW == 1) { /* without the divisions, a good part of a tap's time at 14 x 14 */
+        lo = max(-off, 0L);
+        hi = max(GW - off, 0L);
+    } else {
+        lo = off < 0 ? (-off + SW - 1) / SW : 0;
+        hi = off < GW ? (GW - off + SW - 1) / SW : 0;
+    }
     lo = min(lo, GQ);
     hi = max(lo, min(hi, GQ));
     if (SH == 1 && SW == 1 && GW == GQ) {
@@ -260,6 +264,15 @@ kernel void conv_im2col_planes(global const float *x, ulong xo, global float *co
         for (long q = hi; q < GQ; q++)
             dst[q] = 0.0f;
     }
+}
+
+kernel void conv_im2col_planes(global const float *x, ulong xo, global float *col, ulong co,
+                               ulong row_step, ulong image_step, int16 g) {
+    long t = get_global_id(2), r = t % GR, nc = t / GR, n = nc / GC, c = nc % GC;
+    global const float *plane = x + xo + nc * GH * GW;
+    global float *dst = col + co + (c * GR + r) * GS * (long)row_step + n * (long)image_step;
+    for (long s = 0; s < GS; s++)
+        im2col_plane(plane, dst + s * (long)row_step, r, s, g);
 }
 
 /* The adjoint of conv_im2col, with the same layout: dx[n, c, h, w] = sum over r, s (in that

@@ -92,8 +92,9 @@ static relucl_status get_kernels(relucl_context *ctx, const char *fn, const char
 static relucl_status im2col(relucl_context *ctx, const char *fn, const relucl__conv_geom *g,
                             const conv_plan *pl, const relucl_tensor *x, size_t n0, size_t count,
                             int side_by_side) {
-    /* CPU devices: a tap's whole plane per work-item (conv_im2col_planes) */
-    const size_t global[3] = {ctx->wide ? 1 : g->q, ctx->wide ? 1 : g->p, count * pl->taps};
+    /* CPU devices: a filter row's S planes per work-item (conv_im2col_planes) */
+    const size_t global[3] = {ctx->wide ? 1 : g->q, ctx->wide ? 1 : g->p,
+                              count * (ctx->wide ? g->c * g->r : pl->taps)};
     cl_int16 geo = relucl__conv_pack(g);
     return RELUCL__CONV_LAUNCH(
         ctx, fn, IM2COL(ctx), 3, global, RELUCL__MEM(x->buffer),
